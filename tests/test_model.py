@@ -1,0 +1,126 @@
+"""The TRM itself: shapes, paper sizes, where gradients flow, per-example halting."""
+
+import pytest
+import torch
+
+from trm_tool.model import (
+    TRM,
+    TRMConfig,
+    arc_paper_config,
+    count_parameters,
+    maze_paper_config,
+    stablemax_cross_entropy,
+    sudoku_paper_config,
+    token_loss,
+)
+
+
+def tiny(mixer: str = "attention", **overrides) -> TRM:
+    grid_shape = (5, 5) if mixer == "mlp_t" else None
+    config = TRMConfig(
+        vocab_size=7,
+        hidden=32,
+        n_heads=2,
+        mixer=mixer,
+        grid_shape=grid_shape,
+        n_latent_steps=2,
+        n_improve_steps=3,
+        max_supervision_steps=6,
+        **overrides,
+    )
+    torch.manual_seed(0)
+    return TRM(config)
+
+
+@pytest.mark.parametrize("mixer", ["attention", "mlp_t"])
+def test_supervision_step_shapes_and_dtypes(mixer):
+    model = tiny(mixer)
+    tokens = torch.randint(1, 7, (3, 5, 5))
+    x = model.embed_question(tokens)
+    answer, latent = model.initial_state(x)
+    rotary = model.rotary(5, 5, tokens.device)
+    answer, latent, logits, halt = model.supervision_step(x, answer, latent, rotary)
+    assert answer.shape == latent.shape == (3, 25, 32)
+    assert logits.shape == (3, 25, 7) and logits.dtype == torch.float32
+    assert halt.shape == (3,)
+    assert not answer.requires_grad and not latent.requires_grad
+    assert logits.requires_grad and halt.requires_grad
+
+
+def test_attention_model_serves_any_grid_size():
+    model = tiny("attention")
+    for shape in [(2, 3), (9, 9), (13, 7)]:
+        prediction = model.predict(torch.randint(1, 7, (2, *shape)), max_steps=2)
+        assert prediction.tokens.shape == (2, *shape)
+
+
+def test_puzzle_embeddings_are_prefix_tokens():
+    model = tiny("attention", n_puzzles=4, puzzle_prefix_len=2)
+    tokens = torch.randint(1, 7, (3, 4, 4))
+    x = model.embed_question(tokens, torch.tensor([0, 1, 3]))
+    assert x.shape == (3, 2 + 16, 32)
+    prediction = model.predict(tokens, torch.tensor([0, 1, 3]), max_steps=2)
+    assert prediction.tokens.shape == (3, 4, 4)
+
+
+@pytest.mark.parametrize(
+    ("config", "target"),
+    [(sudoku_paper_config(), 5.0e6), (maze_paper_config(), 7.0e6), (arc_paper_config(1), 7.0e6)],
+)
+def test_paper_configurations_have_paper_sizes(config, target):
+    assert abs(count_parameters(TRM(config)) - target) / target < 0.10
+
+
+def test_gradient_flows_only_through_the_last_improvement_step():
+    model = tiny("attention")
+    calls = []
+    model.net.register_forward_hook(lambda *_: calls.append(torch.is_grad_enabled()))
+    tokens = torch.randint(1, 7, (2, 4, 4))
+    x = model.embed_question(tokens)
+    answer, latent = model.initial_state(x)
+    _, _, logits, halt = model.supervision_step(x, answer, latent, model.rotary(4, 4, "cpu"))
+    per_improvement = model.config.n_latent_steps + 1
+    assert calls == [False] * per_improvement * 2 + [True] * per_improvement
+    (logits.sum() + halt.sum()).backward()
+    assert all(p.grad is not None for p in model.net.parameters())
+
+
+def test_halting_is_per_example_and_batch_equals_one_by_one():
+    model = tiny("attention").eval()
+    tokens = torch.randint(1, 7, (8, 4, 4))
+    with torch.no_grad():  # make the halting head fire at step 1 for half the examples only
+        model.halt_head.weight.normal_(0, 1.0)
+        model.halt_head.bias.zero_()
+        first = model.predict(tokens, max_steps=1).halt_logit
+        model.halt_head.bias.fill_(-first.median().item() + 1e-4)
+    together = model.predict(tokens, max_steps=6)
+    assert len(set(together.steps.tolist())) > 1, "examples should halt at different steps"
+    for i in range(8):
+        alone = model.predict(tokens[i : i + 1], max_steps=6)
+        assert alone.steps.item() == together.steps[i].item()
+        assert torch.equal(alone.tokens[0], together.tokens[i])
+
+
+def test_step_budget_may_exceed_training_budget():
+    model = tiny("attention").eval()
+    prediction = model.predict(torch.randint(1, 7, (2, 3, 3)), max_steps=40)
+    assert prediction.steps.tolist() == [40, 40]  # halting head starts closed (bias -5)
+    assert ((prediction.confidence > 0) & (prediction.confidence < 1)).all()
+
+
+def test_training_halts_with_exploration_but_never_past_the_budget():
+    model = tiny("attention", halt_exploration_prob=1.0).train()
+    steps = torch.full((1000,), 3)
+    halted = model.should_halt(torch.full((1000,), 5.0), steps)
+    assert 0 < halted.float().mean() < 1  # some explore on although the head says halt
+    assert model.should_halt(torch.full((10,), -5.0), torch.full((10,), 6)).all()
+
+
+def test_stablemax_cross_entropy_matches_its_definition():
+    logits = torch.tensor([[[2.0, -1.0, 0.0]]])
+    labels = torch.tensor([[0]])
+    s = torch.tensor([3.0, 0.5, 1.0])
+    expected = -torch.log(s[0] / s.sum())
+    assert torch.allclose(stablemax_cross_entropy(logits, labels)[0, 0], expected)
+    ignored = token_loss(logits, torch.tensor([[-100]]), "stablemax")
+    assert ignored.item() == 0.0

@@ -1,0 +1,135 @@
+"""Checkpoints: safetensors weights + a JSON model card. No pickle: loading runs no code.
+
+`<stem>.safetensors` holds the weights; `<stem>.json` holds the card: the architecture config,
+what the model was trained on and with what compute, held-out accuracy with the command that
+measured it, and the sha256 of the weights file, checked on every load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import BaseModel, Field, ValidationError
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .model import TRM, TRMConfig, count_parameters
+
+SHIPPED_DIR = Path(__file__).parent / "checkpoints"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, corrupted, or does not match its model card."""
+
+
+class HeldOutResult(BaseModel):
+    """One measured number: exact accuracy on held-out data, and how to reproduce it."""
+
+    split: str
+    n: int
+    exact: float
+    command: str
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModelCard(BaseModel):
+    kind: str
+    config: TRMConfig
+    sha256: str = ""
+    dtype: str = "float32"
+    parameters: int = 0
+    task_ids: list[str] = Field(default_factory=list)
+    """ARC: the task each per-puzzle embedding row belongs to, in row order."""
+    training: dict[str, Any] = Field(default_factory=dict)
+    """Data, steps, examples seen, wall-clock, device and the command that trained it."""
+    held_out: list[HeldOutResult] = Field(default_factory=list)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def card_path(weights: Path) -> Path:
+    return Path(weights).with_suffix(".json")
+
+
+def save(
+    model: TRM, weights: Path | str, card: ModelCard, dtype: torch.dtype = torch.float32
+) -> ModelCard:
+    """Write weights (optionally cast, e.g. bf16 to ship small) and the card; return the card."""
+    weights = Path(weights)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        name: (t.to(dtype) if t.dtype.is_floating_point else t).contiguous().cpu()
+        for name, t in model.state_dict().items()
+    }
+    save_file(state, str(weights), metadata={"kind": card.kind})
+    card = card.model_copy(
+        update={
+            "config": model.config,
+            "sha256": sha256_of(weights),
+            "dtype": str(dtype).removeprefix("torch."),
+            "parameters": count_parameters(model),
+        }
+    )
+    card_path(weights).write_text(card.model_dump_json(indent=2) + "\n")
+    return card
+
+
+def save_card(weights: Path | str, card: ModelCard) -> None:
+    """Rewrite a card (e.g. after measuring held-out accuracy); the weights stay as they are."""
+    card_path(Path(weights)).write_text(card.model_dump_json(indent=2) + "\n")
+
+
+def load_card(weights: Path | str) -> ModelCard:
+    path = card_path(Path(weights))
+    try:
+        return ModelCard.model_validate(json.loads(path.read_text()))
+    except FileNotFoundError as err:
+        raise CheckpointError(f"model card {path} is missing") from err
+    except (json.JSONDecodeError, ValidationError) as err:
+        raise CheckpointError(f"model card {path} is not a valid card: {err}") from err
+
+
+def load(weights: Path | str, device: str | torch.device = "cpu") -> tuple[TRM, ModelCard]:
+    """Load a model after checking the weights' sha256 against the card; float32 on device."""
+    weights = Path(weights)
+    if not weights.is_file():
+        raise CheckpointError(f"checkpoint {weights} does not exist")
+    card = load_card(weights)
+    actual = sha256_of(weights)
+    if actual != card.sha256:
+        raise CheckpointError(
+            f"checkpoint {weights} does not match its card: sha256 {actual[:16]}... "
+            f"but the card says {card.sha256[:16]}...; the file is corrupted or was replaced"
+        )
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"checkpoint {weights} is not a readable safetensors file: {err}")
+    model = TRM(card.config)
+    state = {k: (v.float() if v.dtype.is_floating_point else v) for k, v in state.items()}
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise CheckpointError(f"checkpoint {weights} does not fit its config: {err}") from err
+    return model.to(device).eval(), card
+
+
+def shipped(kind: str) -> Path:
+    """Path of the shipped checkpoint for a puzzle kind."""
+    path = SHIPPED_DIR / f"{kind}.safetensors"
+    if not path.is_file():
+        available = sorted(p.stem for p in SHIPPED_DIR.glob("*.safetensors"))
+        raise CheckpointError(
+            f"no shipped checkpoint for {kind!r}; shipped: {', '.join(available) or 'none'}"
+        )
+    return path

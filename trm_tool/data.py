@@ -1,0 +1,134 @@
+"""Training and held-out data for any puzzle kind, as plain tensors.
+
+Training examples are generated fresh by the puzzle kind (unlimited, correctly labelled), either
+with a curriculum over its difficulty tiers or, as in the paper, as a fixed pool of base
+puzzles seen under random augmentations. Held-out sets come from their own fixed seed, and the
+training stream skips any puzzle whose canonical form is in a held-out set.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from functools import cache
+
+import torch
+from torch import Tensor
+
+from .puzzles import Grid, Puzzle, PuzzleKind
+
+HELD_OUT_SEED = 20_251_006
+IGNORE = -100
+"""Label value for positions that carry no answer (canvas padding)."""
+
+
+@dataclass
+class Example:
+    """One training or evaluation example as the model sees it."""
+
+    tokens: Tensor  # [H, W] question tokens
+    labels: Tensor  # [H, W] answer tokens, IGNORE where there is nothing to predict
+    puzzle_id: int  # row of the per-puzzle embedding, 0 when the model has none
+
+
+def to_example(kind: PuzzleKind, puzzle: Puzzle, solution: Grid, puzzle_id: int = 0) -> Example:
+    tokens = kind.encode(puzzle.grid)
+    labels = kind.encode(solution)
+    labels = torch.where(labels == 0, torch.full_like(labels, IGNORE), labels)
+    return Example(tokens, labels, puzzle_id)
+
+
+def pad_to(t: Tensor, shape: tuple[int, int], value: int) -> Tensor:
+    """Pad an [H, W] tensor at the bottom and right to `shape`."""
+    height, width = t.shape
+    return torch.nn.functional.pad(t, (0, shape[1] - width, 0, shape[0] - height), value=value)
+
+
+def collate(examples: list[Example], canvas: tuple[int, int]) -> tuple[Tensor, Tensor, Tensor]:
+    """Stack examples on one canvas -> tokens [B, H, W], labels [B, H, W], puzzle_ids [B]."""
+    tokens = torch.stack([pad_to(e.tokens, canvas, 0) for e in examples])
+    labels = torch.stack([pad_to(e.labels, canvas, IGNORE) for e in examples])
+    ids = torch.tensor([e.puzzle_id for e in examples], dtype=torch.long)
+    return tokens, labels, ids
+
+
+@cache
+def held_out(kind: PuzzleKind, tier: str, n: int) -> tuple[tuple[Puzzle, Grid], ...]:
+    """The fixed held-out set of a kind and tier: the same n puzzles on every machine."""
+    rng = random.Random(f"{HELD_OUT_SEED}/{kind.name}/{tier}")
+    return tuple(kind.generate(rng, tier) for _ in range(n))
+
+
+@cache
+def held_out_keys(kind: PuzzleKind, tiers: tuple[str, ...], n: int) -> frozenset[str]:
+    """Canonical keys of the held-out puzzles, which training must never see."""
+    return frozenset(
+        kind.canonical_key(puzzle.grid) for tier in tiers for puzzle, _ in held_out(kind, tier, n)
+    )
+
+
+def tier_weights(n_tiers: int, progress: float) -> list[float]:
+    """Curriculum: the hardest tier in play rises linearly with progress (0..1); the tiers
+    below it stay in the mix with half the weight, so easy skills are not forgotten."""
+    top = min(n_tiers - 1, int(progress * n_tiers))
+    return [1.0 if i == top else 0.5 if i < top else 0.0 for i in range(n_tiers)]
+
+
+class PuzzleStream:
+    """Endless training examples: fresh puzzles (with a curriculum) or a fixed augmented pool."""
+
+    def __init__(
+        self,
+        kind: PuzzleKind,
+        tiers: list[str],
+        seed: int,
+        curriculum: bool = True,
+        pool_size: int = 0,
+        held_out_size: int = 0,
+        puzzle_ids: dict[str, int] | None = None,
+    ):
+        self.kind, self.tiers, self.curriculum = kind, tiers, curriculum
+        self.rng = random.Random(seed)
+        self.progress = 0.0
+        self.puzzle_ids = puzzle_ids or {}
+        self.excluded = held_out_keys(kind, tuple(tiers), held_out_size)
+        self.pool = [self._fresh(tiers[i % len(tiers)]) for i in range(pool_size)]
+
+    def _fresh(self, tier: str) -> tuple[Puzzle, Grid]:
+        while True:
+            puzzle, solution = self.kind.generate(self.rng, tier)
+            if self.kind.canonical_key(puzzle.grid) not in self.excluded:
+                return puzzle, solution
+
+    def active_tiers(self) -> list[str]:
+        if not self.curriculum:
+            return list(self.tiers)
+        weights = tier_weights(len(self.tiers), self.progress)
+        return [t for t, w in zip(self.tiers, weights) if w > 0]
+
+    def canvas(self) -> tuple[int, int]:
+        """The shape every grid of the active tiers fits in."""
+        shapes = [self.kind.canvas_shape(tier) for tier in self.active_tiers()]
+        return max(h for h, _ in shapes), max(w for _, w in shapes)
+
+    def next(self) -> Example:
+        if self.pool:
+            puzzle, solution = self.rng.choice(self.pool)
+            augmentation = self.kind.random_augmentation(self.rng)
+            puzzle, solution = puzzle.map_grids(augmentation.apply), augmentation.apply(solution)
+        else:
+            weights = tier_weights(len(self.tiers), self.progress) if self.curriculum else None
+            tier = self.rng.choices(self.tiers, weights=weights)[0]
+            puzzle, solution = self._fresh(tier)
+        return to_example(self.kind, puzzle, solution, self.puzzle_ids.get(puzzle.task_id or "", 0))
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% confidence interval of a success rate (Wilson score)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)

@@ -1,0 +1,378 @@
+"""The Tiny Recursive Model (TRM), after "Less is More: Recursive Reasoning with Tiny Networks".
+
+One tiny network `net` (2 blocks) is applied over and over to three states of shape [B, L, D]:
+  x: the embedded question (fixed),
+  y: the current answer (decoded to tokens by `lm_head`),
+  z: a latent scratchpad.
+
+  improvement step:   n times  z <- net(z, x + y + z)     (think)
+                      once     y <- net(y, z)             (revise the answer)
+  supervision step:   T improvement steps; the first T-1 without gradient, the last with full
+                      backpropagation through its recursion; then the answer is scored.
+  deep supervision:   up to N_sup supervision steps per example; (y, z) are carried, detached,
+                      from one to the next, and a halting head on position 0 learns when the
+                      answer is right (ACT), so easy examples stop early.
+
+Grids arrive as [B, H, W] token ids and are flattened row-major; attention gets 2-D rotary
+positions (row, column), so one set of weights serves every grid size. The MLP-over-sequence
+mixer ("mlp_t") replaces attention for fixed-size puzzles such as Sudoku.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from pydantic import BaseModel, model_validator
+from torch import Tensor, nn
+
+
+class TRMConfig(BaseModel):
+    """Everything that defines a TRM; saved next to its weights in every checkpoint."""
+
+    vocab_size: int
+    hidden: int = 512
+    n_heads: int = 8
+    expansion: float = 4.0
+    n_blocks: int = 2
+    mixer: Literal["attention", "mlp_t"] = "attention"
+    grid_shape: tuple[int, int] | None = None
+    """Fixed (H, W) of every input; required by the mlp_t mixer, unused by attention."""
+    n_latent_steps: int = 6
+    """n: latent updates per improvement step."""
+    n_improve_steps: int = 3
+    """T: improvement steps per supervision step (only the last one carries gradient)."""
+    max_supervision_steps: int = 16
+    """N_sup: supervision steps an example may take in training; the default inference budget."""
+    n_puzzles: int = 0
+    """Number of learned per-puzzle embeddings (ARC tasks); 0 disables them."""
+    puzzle_prefix_len: int = 0
+    """Prefix tokens that carry the per-puzzle embedding."""
+    halt_exploration_prob: float = 0.1
+    loss: Literal["softmax", "stablemax"] = "softmax"
+    rope_theta: float = 10_000.0
+
+    @model_validator(mode="after")
+    def _check(self) -> TRMConfig:
+        if self.mixer == "mlp_t" and self.grid_shape is None:
+            raise ValueError("the mlp_t mixer needs a fixed grid_shape")
+        if self.hidden % self.n_heads or (self.hidden // self.n_heads) % 4:
+            raise ValueError("hidden / n_heads must be a multiple of 4 (2-D rotary positions)")
+        if (self.n_puzzles > 0) != (self.puzzle_prefix_len > 0):
+            raise ValueError("n_puzzles and puzzle_prefix_len go together")
+        return self
+
+
+def sudoku_paper_config() -> TRMConfig:
+    """TRM-MLP for Sudoku-Extreme in the paper: ~5M parameters, T=3, n=6."""
+    return TRMConfig(vocab_size=11, mixer="mlp_t", grid_shape=(9, 9), n_improve_steps=3)
+
+
+def maze_paper_config() -> TRMConfig:
+    """TRM-Att for Maze-Hard in the paper: hidden 512, 8 heads, T=3, n=6; ~7M parameters."""
+    return TRMConfig(vocab_size=6, mixer="attention", n_improve_steps=3, n_latent_steps=6)
+
+
+def arc_paper_config(n_tasks: int) -> TRMConfig:
+    """TRM-Att for ARC-AGI in the paper: hidden 512, 8 heads, T=3, n=4, per-task embeddings."""
+    return TRMConfig(
+        vocab_size=12,
+        mixer="attention",
+        n_improve_steps=3,
+        n_latent_steps=4,
+        n_puzzles=n_tasks,
+        puzzle_prefix_len=16,
+    )
+
+
+# ---------------------------------------------------------------- building blocks
+
+
+def rms_norm(x: Tensor, eps: float = 1e-5) -> Tensor:
+    """RMSNorm without a learned scale (as in the TRM reference network)."""
+    return x * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + eps).to(x.dtype)
+
+
+def trunc_normal_linear(fan_in: int, fan_out: int, bias: bool = False) -> nn.Linear:
+    layer = nn.Linear(fan_in, fan_out, bias=bias)
+    nn.init.trunc_normal_(layer.weight, std=1.0 / math.sqrt(fan_in), a=-2.0 / math.sqrt(fan_in))
+    if bias:
+        nn.init.zeros_(layer.bias)
+    return layer
+
+
+def swiglu_width(dim: int, expansion: float) -> int:
+    """Hidden width of a SwiGLU with about the parameters of a plain MLP of `expansion`,
+    rounded up to a multiple of 256 as in the paper's networks."""
+    return math.ceil(expansion * dim * 2 / 3 / 256) * 256
+
+
+class SwiGLU(nn.Module):
+    def __init__(self, dim: int, expansion: float):
+        super().__init__()
+        width = swiglu_width(dim, expansion)
+        self.gate_up = trunc_normal_linear(dim, 2 * width)
+        self.down = trunc_normal_linear(width, dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        gate, up = self.gate_up(x).chunk(2, dim=-1)
+        return self.down(F.silu(gate) * up)
+
+
+def rotary_2d(rows: Tensor, cols: Tensor, head_dim: int, theta: float) -> tuple[Tensor, Tensor]:
+    """cos/sin tables [L, head_dim]: the first half of each head rotates with the row index,
+    the second half with the column index."""
+    quarter = head_dim // 4
+    freqs = 1.0 / theta ** (torch.arange(quarter, dtype=torch.float32) / quarter)
+    angles = torch.cat([rows[:, None] * freqs, cols[:, None] * freqs], dim=-1)  # [L, head_dim/2]
+    angles = torch.cat([angles, angles], dim=-1)
+    return angles.cos(), angles.sin()
+
+
+def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    half = x.shape[-1] // 2
+    rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+    return x * cos + rotated * sin
+
+
+class Attention(nn.Module):
+    """Bidirectional multi-head self-attention with 2-D rotary positions."""
+
+    def __init__(self, dim: int, n_heads: int):
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = trunc_normal_linear(dim, 3 * dim)
+        self.out = trunc_normal_linear(dim, dim)
+
+    def forward(self, x: Tensor, rotary: tuple[Tensor, Tensor]) -> Tensor:
+        batch, length, dim = x.shape
+        qkv = self.qkv(x).view(batch, length, 3, self.n_heads, dim // self.n_heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each [B, heads, L, head_dim]
+        cos, sin = (t.to(x.dtype) for t in rotary)
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        mixed = F.scaled_dot_product_attention(q, k, v)
+        return self.out(mixed.transpose(1, 2).reshape(batch, length, dim))
+
+
+class SequenceMLP(nn.Module):
+    """The "mlp_t" mixer: a SwiGLU across positions instead of attention (fixed length)."""
+
+    def __init__(self, length: int, expansion: float):
+        super().__init__()
+        self.mlp = SwiGLU(length, expansion)
+
+    def forward(self, x: Tensor, rotary: tuple[Tensor, Tensor]) -> Tensor:
+        return self.mlp(x.transpose(1, 2)).transpose(1, 2)
+
+
+class Block(nn.Module):
+    """Post-norm residual block: mix across positions, then a SwiGLU per position."""
+
+    def __init__(self, config: TRMConfig, length: int | None):
+        super().__init__()
+        if config.mixer == "attention":
+            self.mixer: nn.Module = Attention(config.hidden, config.n_heads)
+        else:
+            self.mixer = SequenceMLP(length, config.expansion)
+        self.mlp = SwiGLU(config.hidden, config.expansion)
+
+    def forward(self, x: Tensor, rotary: tuple[Tensor, Tensor]) -> Tensor:
+        x = rms_norm(x + self.mixer(x, rotary))
+        return rms_norm(x + self.mlp(x))
+
+
+class TinyNet(nn.Module):
+    """The one network of the TRM: state <- blocks(state + injection)."""
+
+    def __init__(self, config: TRMConfig, length: int | None):
+        super().__init__()
+        self.blocks = nn.ModuleList(Block(config, length) for _ in range(config.n_blocks))
+
+    def forward(self, state: Tensor, injection: Tensor, rotary: tuple[Tensor, Tensor]) -> Tensor:
+        hidden = state + injection
+        for block in self.blocks:
+            hidden = block(hidden, rotary)
+        return hidden
+
+
+# ---------------------------------------------------------------- the recursive model
+
+
+@dataclass
+class Prediction:
+    """What inference returns per example: answer tokens, step it halted at, confidence."""
+
+    tokens: Tensor  # [B, H, W] predicted token ids
+    steps: Tensor  # [B] supervision steps used
+    confidence: Tensor  # [B] sigmoid of the final halting logit
+    halt_logit: Tensor  # [B]
+
+
+class TRM(nn.Module):
+    def __init__(self, config: TRMConfig):
+        super().__init__()
+        self.config = config
+        dim = config.hidden
+        length = None
+        if config.grid_shape is not None:
+            length = config.puzzle_prefix_len + config.grid_shape[0] * config.grid_shape[1]
+        self.embed = nn.Embedding(config.vocab_size, dim)
+        nn.init.trunc_normal_(self.embed.weight, std=1.0 / math.sqrt(dim))
+        self.embed_scale = math.sqrt(dim)
+        if config.n_puzzles:
+            self.puzzle_embed = nn.Embedding(config.n_puzzles, config.puzzle_prefix_len * dim)
+            nn.init.zeros_(self.puzzle_embed.weight)
+        self.net = TinyNet(config, length)
+        self.lm_head = trunc_normal_linear(dim, config.vocab_size)
+        self.halt_head = nn.Linear(dim, 1)
+        nn.init.zeros_(self.halt_head.weight)
+        nn.init.constant_(self.halt_head.bias, -5.0)  # start by never halting
+        self.register_buffer("answer_init", torch.randn(dim) / math.sqrt(dim))
+        self.register_buffer("latent_init", torch.randn(dim) / math.sqrt(dim))
+
+    # -- inputs
+
+    def embed_question(self, tokens: Tensor, puzzle_ids: Tensor | None = None) -> Tensor:
+        """[B, H, W] token ids (+ [B] puzzle ids) -> x: [B, prefix + H*W, D]."""
+        x = self.embed(tokens.flatten(1)) * self.embed_scale
+        if self.config.n_puzzles:
+            if puzzle_ids is None:
+                raise ValueError("this model needs puzzle ids")
+            prefix = self.puzzle_embed(puzzle_ids).view(len(tokens), -1, self.config.hidden)
+            x = torch.cat([prefix * self.embed_scale, x], dim=1)
+        return x
+
+    def rotary(self, height: int, width: int, device: torch.device) -> tuple[Tensor, Tensor]:
+        """2-D positions: prefix tokens sit at (-1, -1), cell (r, c) at (r, c)."""
+        prefix = torch.full((self.config.puzzle_prefix_len,), -1.0)
+        rows = torch.cat([prefix, torch.arange(height).repeat_interleave(width).float()])
+        cols = torch.cat([prefix, torch.arange(width).repeat(height).float()])
+        head_dim = self.config.hidden // self.config.n_heads
+        cos, sin = rotary_2d(rows, cols, head_dim, self.config.rope_theta)
+        return cos.to(device), sin.to(device)
+
+    def initial_state(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Fresh (answer, latent) for a batch of embedded questions."""
+        return (
+            self.answer_init.to(x.dtype).expand_as(x).clone(),
+            self.latent_init.to(x.dtype).expand_as(x).clone(),
+        )
+
+    # -- recursion
+
+    def improve(
+        self, x: Tensor, answer: Tensor, latent: Tensor, rotary: tuple[Tensor, Tensor]
+    ) -> tuple[Tensor, Tensor]:
+        """One improvement step: n latent updates, then one answer update."""
+        for _ in range(self.config.n_latent_steps):
+            latent = self.net(latent, x + answer, rotary)
+        answer = self.net(answer, latent, rotary)
+        return answer, latent
+
+    def supervision_step(
+        self, x: Tensor, answer: Tensor, latent: Tensor, rotary: tuple[Tensor, Tensor]
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """T improvement steps (gradient through the last only) -> answer, latent, logits, halt.
+
+        Returns the new (answer, latent) detached, ready to carry to the next supervision step,
+        plus token logits [B, L - prefix, V] and halting logits [B], which carry gradient.
+        """
+        with torch.no_grad():
+            for _ in range(self.config.n_improve_steps - 1):
+                answer, latent = self.improve(x, answer, latent, rotary)
+        answer, latent = self.improve(x, answer, latent, rotary)
+        logits = self.lm_head(answer[:, self.config.puzzle_prefix_len :])
+        halt_logit = self.halt_head(answer[:, 0]).squeeze(-1)
+        return answer.detach(), latent.detach(), logits, halt_logit
+
+    def should_halt(self, halt_logit: Tensor, steps: Tensor) -> Tensor:
+        """ACT: halt when the head says so or the budget is spent. In training, a random
+        fraction of examples must first run a random minimum number of steps (exploration)."""
+        budget = self.config.max_supervision_steps
+        halted = (steps >= budget) | (halt_logit > 0)
+        if self.training and self.config.halt_exploration_prob > 0:
+            explore = torch.rand_like(halt_logit) < self.config.halt_exploration_prob
+            min_steps = torch.randint_like(steps, 2, budget + 1)
+            halted = halted & ~(explore & (steps < min_steps))
+        return halted
+
+    @torch.no_grad()
+    def predict(
+        self, tokens: Tensor, puzzle_ids: Tensor | None = None, max_steps: int | None = None
+    ) -> Prediction:
+        """Inference with per-example early halting: an example leaves the batch once its halt
+        logit turns positive or `max_steps` (default N_sup; may be larger) is spent."""
+        max_steps = max_steps or self.config.max_supervision_steps
+        batch, height, width = tokens.shape
+        x = self.embed_question(tokens, puzzle_ids)
+        answer, latent = self.initial_state(x)
+        rotary = self.rotary(height, width, tokens.device)
+        out_tokens = torch.zeros_like(tokens)
+        out_steps = torch.zeros(batch, dtype=torch.long, device=tokens.device)
+        out_halt = torch.zeros(batch, device=tokens.device)
+        active = torch.arange(batch, device=tokens.device)
+        for step in range(1, max_steps + 1):
+            answer, latent, logits, halt_logit = self.supervision_step(x, answer, latent, rotary)
+            done = (halt_logit > 0) | (step == max_steps)
+            finished = active[done]
+            out_tokens[finished] = logits[done].argmax(-1).view(-1, height, width)
+            out_steps[finished] = step
+            out_halt[finished] = halt_logit[done].float()
+            keep = ~done
+            active, x, answer, latent = active[keep], x[keep], answer[keep], latent[keep]
+            if len(active) == 0:
+                break
+        return Prediction(out_tokens, out_steps, torch.sigmoid(out_halt), out_halt)
+
+
+# ---------------------------------------------------------------- losses and EMA
+
+
+def stablemax_cross_entropy(logits: Tensor, labels: Tensor, ignore_index: int = -100) -> Tensor:
+    """Cross-entropy under stablemax, s(x) = x + 1 (x >= 0) or 1 / (1 - x): a softmax
+    substitute that avoids the float blow-ups of exp() on long training runs."""
+    logits = logits.double()
+    s = torch.where(logits >= 0, logits + 1, 1 / (1 - logits))
+    log_probs = torch.log(s / s.sum(-1, keepdim=True))
+    valid = labels != ignore_index
+    picked = log_probs.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return (-picked * valid).float()
+
+
+def token_loss(logits: Tensor, labels: Tensor, kind: str, ignore_index: int = -100) -> Tensor:
+    """Per-token loss [B, L] (0 at ignored positions) with the configured output function."""
+    if kind == "stablemax":
+        return stablemax_cross_entropy(logits, labels, ignore_index)
+    flat = F.cross_entropy(
+        logits.float().flatten(0, 1), labels.flatten(), ignore_index=ignore_index, reduction="none"
+    )
+    return flat.view(labels.shape)
+
+
+class EMA:
+    """Exponential moving average of a model's weights, used for evaluation and shipping."""
+
+    def __init__(self, model: nn.Module, decay: float = 0.999):
+        self.decay = decay
+        self.shadow = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        for name, value in model.state_dict().items():
+            if value.dtype.is_floating_point:
+                self.shadow[name].lerp_(value.float(), 1 - self.decay)
+            else:
+                self.shadow[name].copy_(value)
+
+    def state_dict(self) -> dict[str, Tensor]:
+        return {k: v.clone() for k, v in self.shadow.items()}
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        self.shadow = {k: v.clone().float() for k, v in state.items()}
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
