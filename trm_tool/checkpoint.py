@@ -114,7 +114,9 @@ def load(weights: Path | str, device: str | torch.device = "cpu") -> tuple[TRM, 
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"checkpoint {weights} is not a readable safetensors file: {err}")
+        raise CheckpointError(
+            f"checkpoint {weights} is not a readable safetensors file: {err}"
+        ) from err
     model = TRM(card.config)
     state = {k: (v.float() if v.dtype.is_floating_point else v) for k, v in state.items()}
     try:

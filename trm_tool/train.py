@@ -63,7 +63,7 @@ class TrainConfig(BaseModel):
     out: str = "runs/latest"
     resume: str | None = None
     init_from: str | None = None
-    """Start from the weights of an existing checkpoint (e.g. a shipped one) with fresh optimizer."""
+    """Start from the weights of an existing checkpoint (e.g. a shipped one), fresh optimizer."""
 
 
 def parse_duration(text: str) -> float:
