@@ -372,7 +372,10 @@ def save_checkpoint(model, ema, config, path, counters, results, device) -> None
                 split=f"{config.kind}/{tier} (held-out seed, first {config.eval_size})",
                 n=config.eval_size,
                 exact=round(r["exact"], 4),
-                command=f"trm-tool bench --kind {config.kind} --tier {tier} --n {config.eval_size}",
+                command=(
+                    f"trm-tool bench --kind {config.kind} --tier {tier} "
+                    f"--n {config.eval_size} --views 1"
+                ),
                 extra={"mean_halt_step": round(r["mean_steps"], 2), "measured_by": "training run"},
             )
             for tier, r in results.items()

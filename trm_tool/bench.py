@@ -1,0 +1,127 @@
+"""`trm-tool bench`: held-out accuracy and speed of a checkpoint, printed as numbers.
+
+Accuracy is measured on the fixed held-out set of a tier (never trained on), once with a
+single view and once with test-time augmentation voting. Speed: puzzles/s and latency at
+batch 1, puzzles/s at the best of a few batch sizes, and peak memory.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+
+import torch
+from pydantic import BaseModel
+
+from .data import held_out, wilson_interval
+from .solver import Solver
+
+
+class AccuracyRow(BaseModel):
+    tier: str
+    views: int
+    n: int
+    exact: float
+    ci95: tuple[float, float]
+    verified: float | None
+    pass_at_2: float
+    mean_steps: float
+
+
+class SpeedRow(BaseModel):
+    batch: int
+    puzzles_per_s: float
+    p50_ms: float
+
+
+def accuracy(solver: Solver, tier: str, n: int, views: int, max_steps: int | None) -> AccuracyRow:
+    """Exact-match accuracy (and verified rate, pass@2) on the held-out set of a tier."""
+    pairs = held_out(solver.kind, tier, n)
+    solver.views = views
+    exact = verified = top2 = steps = 0
+    checkable = False
+    for start in range(0, len(pairs), 64):
+        chunk = pairs[start : start + 64]
+        results = solver.solve_puzzles([p for p, _ in chunk], max_steps)
+        for (_, solution), result in zip(chunk, results):
+            exact += result.grid == solution
+            top2 += solution in result.attempts[:2]
+            verified += bool(result.verified)
+            checkable |= result.verified is not None
+            steps += result.steps
+    low, high = wilson_interval(exact, len(pairs))
+    return AccuracyRow(
+        tier=tier,
+        views=views,
+        n=len(pairs),
+        exact=round(exact / len(pairs), 4),
+        ci95=(round(low, 4), round(high, 4)),
+        verified=round(verified / len(pairs), 4) if checkable else None,
+        pass_at_2=round(top2 / len(pairs), 4),
+        mean_steps=round(steps / len(pairs), 2),
+    )
+
+
+def speed(solver: Solver, tier: str, batch: int, repeats: int) -> SpeedRow:
+    """Throughput of solve_puzzles at one batch size (single view, as a raw model measure)."""
+    solver.views = 1
+    puzzles = [p for p, _ in held_out(solver.kind, tier, batch)]
+    solver.solve_puzzles(puzzles[:1])  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        solver.solve_puzzles(puzzles)
+        if solver.device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    return SpeedRow(
+        batch=batch, puzzles_per_s=round(batch / median, 1), p50_ms=round(median * 1e3, 1)
+    )
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(
+    solver: Solver,
+    tiers: list[str],
+    n: int,
+    views: list[int],
+    batches: list[int],
+    max_steps: int | None = None,
+) -> dict:
+    """The whole benchmark as one JSON-able dict."""
+    rows = [accuracy(solver, tier, n, v, max_steps) for tier in tiers for v in views]
+    speeds = [speed(solver, tiers[-1], b, repeats=3 if b > 1 else 20) for b in batches]
+    return {
+        "kind": solver.kind.name,
+        "device": str(solver.device),
+        "checkpoint_sha256": solver.card.sha256,
+        "accuracy": [r.model_dump() for r in rows],
+        "speed": [s.model_dump() for s in speeds],
+        "peak_memory_mb": round(peak_memory_mb(solver.device), 1),
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def format_table(report: dict) -> str:
+    lines = [
+        f"{report['kind']} on {report['device']} (peak memory {report['peak_memory_mb']} MB)",
+        "tier        views     n   exact   95% CI            verified  pass@2  mean steps",
+    ]
+    for r in report["accuracy"]:
+        ci = f"[{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}]"
+        verified = "-" if r["verified"] is None else f"{r['verified']:.3f}"
+        lines.append(
+            f"{r['tier']:<11} {r['views']:>5} {r['n']:>5}   {r['exact']:.3f}   {ci:<17} "
+            f"{verified:>8}  {r['pass_at_2']:.3f}  {r['mean_steps']:>10.2f}"
+        )
+    lines.append("batch   puzzles/s   median ms per batch")
+    for s in report["speed"]:
+        lines.append(f"{s['batch']:>5}   {s['puzzles_per_s']:>9.1f}   {s['p50_ms']:>10.1f}")
+    return "\n".join(lines)

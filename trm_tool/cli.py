@@ -1,0 +1,94 @@
+"""The `trm-tool` command: solve, train, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .checkpoint import CheckpointError
+from .puzzles import KIND_NAMES, PuzzleError
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    from .solver import load_solver
+
+    text = sys.stdin.read() if args.puzzle == "-" else args.puzzle
+    kind = args.kind
+    if kind == "auto":
+        from .puzzles import parse
+
+        kind = parse("auto", text).kind
+    solver = load_solver(kind, args.checkpoint, args.device, args.views, args.max_steps)
+    result = solver.solve(text)
+    if args.json:
+        print(result.model_dump_json(indent=2))
+        return 0
+    print(result.solution_text)
+    status = {True: "verified", False: "NOT verified", None: "no exact check for this kind"}
+    print(
+        f"\n[{status[result.verified]}; confidence {result.confidence:.2f}; "
+        f"{result.steps} steps; {result.views} views; {result.latency_ms:.0f} ms]"
+    )
+    return 0 if result.verified is not False else 3
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench
+    from .solver import load_solver
+
+    solver = load_solver(args.kind, args.checkpoint, args.device)
+    tiers = args.tier.split(",") if args.tier else list(solver.kind.tiers)
+    views = [int(v) for v in args.views.split(",")]
+    batches = [int(b) for b in args.batches.split(",")]
+    report = bench.run(solver, tiers, args.n, views, batches, args.max_steps)
+    print(bench.format_table(report))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "train":
+        from .train import main as train_main
+
+        train_main(argv[1:])
+        return 0
+    parser = argparse.ArgumentParser(prog="trm-tool", description="Tiny Recursive Model tool")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("train", help="train a TRM (see `trm-tool train --help`)")
+
+    solve = sub.add_parser("solve", help="solve one puzzle given as text (or - for stdin)")
+    solve.add_argument("puzzle")
+    solve.add_argument("--kind", default="auto", choices=[*KIND_NAMES, "auto"])
+    solve.add_argument("--checkpoint", help="default: the shipped checkpoint of the kind")
+    solve.add_argument("--device", default="auto")
+    solve.add_argument("--views", type=int, default=8, help="test-time augmentation views")
+    solve.add_argument("--max-steps", type=int, help="supervision step budget (may exceed 16)")
+    solve.add_argument("--json", action="store_true", help="print the full SolveResult")
+    solve.set_defaults(run=cmd_solve)
+
+    bench = sub.add_parser("bench", help="held-out accuracy and speed of a checkpoint")
+    bench.add_argument("--kind", required=True, choices=KIND_NAMES)
+    bench.add_argument("--checkpoint")
+    bench.add_argument("--tier", help="comma-separated tiers (default: all)")
+    bench.add_argument("--n", type=int, default=200, help="held-out puzzles per tier")
+    bench.add_argument("--views", default="1,8", help="view counts to measure accuracy with")
+    bench.add_argument("--batches", default="1,64,256")
+    bench.add_argument("--max-steps", type=int)
+    bench.add_argument("--device", default="auto")
+    bench.add_argument("--json", help="also write the report to this file")
+    bench.set_defaults(run=cmd_bench)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (PuzzleError, CheckpointError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

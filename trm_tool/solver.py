@@ -1,0 +1,175 @@
+"""The inference engine: text in, verified solution text out.
+
+    parse -> K views (identity + random symmetries) -> one batched TRM recursion with
+    per-example early halting -> decode, map each view back to the original frame -> vote
+    (a candidate that verifies wins) -> render in the user's own format.
+
+Every puzzle kind goes through the same path; all kind-specific work happens in the kind.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from pathlib import Path
+
+import torch
+from pydantic import BaseModel, Field
+
+from .checkpoint import CheckpointError, ModelCard, load, shipped
+from .model import TRM
+from .puzzles import Grid, Puzzle, PuzzleError, PuzzleKind, get_kind
+from .puzzles.base import Identity
+
+
+class SolveResult(BaseModel):
+    """What one solve returns; also the tool's artifact and the HTTP response body."""
+
+    kind: str
+    grid: Grid = Field(description="solution in the kind's meaning codes (DESIGN.md)")
+    solution_text: str = Field(description="solution written in the input's own format")
+    verified: bool | None = Field(description="exact check passed; None where none exists")
+    confidence: float = Field(description="halting confidence x share of views that agree")
+    steps: int = Field(description="supervision steps the winning view ran")
+    latency_ms: float
+    views: int = Field(description="augmented views voted over")
+    attempts: list[Grid] = Field(default_factory=list, description="ARC: up to two answers")
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class Candidate(BaseModel):
+    grid: Grid
+    confidence: float
+    steps: int
+
+
+def vote(kind: PuzzleKind, puzzle: Puzzle, candidates: list[Candidate]) -> tuple[list, float]:
+    """Rank distinct answers: verified ones first, then by how many views agree, then by
+    summed halting confidence. Returns (ranked candidates, vote share of the winner)."""
+    tally: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        tally.setdefault(repr(candidate.grid), []).append(candidate)
+    verified = {key: kind.verify(puzzle, group[0].grid) for key, group in tally.items()}
+
+    def rank(key: str) -> tuple:
+        group = tally[key]
+        return (bool(verified[key]), len(group), sum(c.confidence for c in group))
+
+    ordered = sorted(tally, key=rank, reverse=True)
+    winners = [max(tally[key], key=lambda c: c.confidence) for key in ordered]
+    return winners, len(tally[ordered[0]]) / len(candidates)
+
+
+class Solver:
+    """A trained TRM for one puzzle kind. Thread-safe: one lock guards the model."""
+
+    def __init__(
+        self,
+        kind: PuzzleKind,
+        model: TRM,
+        card: ModelCard,
+        device: torch.device,
+        views: int = 8,
+        max_steps: int | None = None,
+        seed: int = 0,
+    ):
+        self.kind, self.model, self.card, self.device = kind, model.to(device).eval(), card, device
+        self.views, self.max_steps, self.seed = max(1, views), max_steps, seed
+        self._lock = threading.Lock()
+
+    def solve(self, text: str, max_steps: int | None = None) -> SolveResult:
+        """Solve one puzzle given as text; PuzzleError on bad input."""
+        return self.solve_many([text], max_steps)[0]
+
+    def solve_many(self, texts: list[str], max_steps: int | None = None) -> list[SolveResult]:
+        """Solve several puzzles in one batched recursion; same results as one by one."""
+        if not isinstance(texts, list | tuple):
+            raise PuzzleError(f"Expected a list of puzzle texts, got {type(texts).__name__}.")
+        start = time.perf_counter()
+        puzzles = []
+        for index, text in enumerate(texts):
+            try:
+                puzzles.append(self.kind.parse(text))
+            except PuzzleError as err:
+                prefix = f"Puzzle {index + 1}: " if len(texts) > 1 else ""
+                raise PuzzleError(prefix + str(err)) from None
+        return self.solve_puzzles(puzzles, max_steps, start)
+
+    def solve_puzzles(
+        self, puzzles: list[Puzzle], max_steps: int | None = None, start: float | None = None
+    ) -> list[SolveResult]:
+        start = start or time.perf_counter()
+        views = [self.views_of(puzzle, i) for i, puzzle in enumerate(puzzles)]
+        flat = [(p, v, aug) for p, pv in enumerate(views) for v, aug in enumerate(pv)]
+        grids = [aug.apply(puzzles[p].grid) for p, _, aug in flat]
+        candidates: list[list[Candidate]] = [[] for _ in puzzles]
+        with self._lock:
+            predictions = self.predict(grids, max_steps or self.max_steps)
+        for (p, _, aug), (tokens, confidence, steps) in zip(flat, predictions):
+            grid = aug.invert(self.kind.decode(tokens))
+            candidates[p].append(Candidate(grid=grid, confidence=confidence, steps=steps))
+        latency = (time.perf_counter() - start) * 1000
+        return [self.result(puzzle, cands, latency) for puzzle, cands in zip(puzzles, candidates)]
+
+    def views_of(self, puzzle: Puzzle, index: int) -> list:
+        """Identity plus views-1 random symmetries, seeded so answers are reproducible."""
+        rng = random.Random(f"{self.seed}/{index}/{puzzle.grid}")
+        return [Identity()] + [self.kind.random_augmentation(rng) for _ in range(self.views - 1)]
+
+    @torch.no_grad()
+    def predict(self, grids: list[Grid], max_steps: int | None) -> list[tuple]:
+        """Batched recursion over grids, grouped by encoded shape -> (tokens, conf, steps)."""
+        encoded = [self.kind.encode(grid) for grid in grids]
+        by_shape: dict[tuple, list[int]] = {}
+        for i, tokens in enumerate(encoded):
+            by_shape.setdefault(tuple(tokens.shape), []).append(i)
+        out: list[tuple] = [None] * len(grids)
+        autocast = torch.autocast("cuda", torch.bfloat16, enabled=self.device.type == "cuda")
+        for index in by_shape.values():
+            batch = torch.stack([encoded[i] for i in index]).to(self.device)
+            with autocast:
+                prediction = self.model.predict(batch, max_steps=max_steps)
+            tokens, conf, steps = (
+                t.cpu() for t in (prediction.tokens, prediction.confidence, prediction.steps)
+            )
+            for row, i in enumerate(index):
+                out[i] = (tokens[row], float(conf[row]), int(steps[row]))
+        return out
+
+    def result(self, puzzle: Puzzle, candidates: list[Candidate], latency: float) -> SolveResult:
+        ranked, share = vote(self.kind, puzzle, candidates)
+        best = ranked[0]
+        return SolveResult(
+            kind=self.kind.name,
+            grid=best.grid,
+            solution_text=self.kind.render(puzzle, best.grid),
+            verified=self.kind.verify(puzzle, best.grid),
+            confidence=round(best.confidence * share, 4),
+            steps=best.steps,
+            latency_ms=round(latency, 2),
+            views=len(candidates),
+            attempts=[c.grid for c in ranked[:2]],
+        )
+
+
+def load_solver(
+    kind: str,
+    checkpoint: str | Path | None = None,
+    device: str = "auto",
+    views: int = 8,
+    max_steps: int | None = None,
+) -> Solver:
+    """A Solver for `kind` from the shipped checkpoint (or the one at `checkpoint`)."""
+    puzzle_kind = get_kind(kind)
+    path = Path(checkpoint) if checkpoint else shipped(kind)
+    target = resolve_device(device)
+    model, card = load(path, target)
+    if card.kind != kind:
+        raise CheckpointError(f"{path} is a {card.kind} checkpoint, not {kind}")
+    return Solver(puzzle_kind, model, card, target, views=views, max_steps=max_steps)
