@@ -10,7 +10,7 @@ import random
 
 import torch
 
-from trm_tool.puzzles.base import Grid, Identity, Puzzle
+from trm_tool.puzzles.base import Grid, Identity, Puzzle, PuzzleError
 
 N_COLOURS = 5
 
@@ -37,8 +37,21 @@ class MirrorRecolour:
         grid = [[rng.randrange(N_COLOURS) for _ in range(self.side)] for _ in range(self.side)]
         return Puzzle(kind=self.name, grid=grid), self.solution(grid)
 
-    def random_augmentation(self, rng: random.Random) -> Identity:
-        return Identity()
+    def random_augmentation(self, rng: random.Random) -> Identity | VerticalFlip:
+        return rng.choice([Identity(), VerticalFlip()])
+
+    def parse(self, text: str) -> Puzzle:
+        if not isinstance(text, str):
+            raise PuzzleError("expected text")
+        rows = [[int(c) for c in line.strip()] for line in text.strip().splitlines()]
+        if len(rows) != self.side or any(len(r) != self.side for r in rows):
+            raise PuzzleError(f"expected {self.side} rows of {self.side} digits")
+        if any(c >= N_COLOURS for r in rows for c in r):
+            raise PuzzleError(f"colours are 0-{N_COLOURS - 1}")
+        return Puzzle(kind=self.name, grid=rows)
+
+    def render(self, puzzle: Puzzle, grid: Grid) -> str:
+        return "\n".join("".join(str(c) for c in row) for row in grid)
 
     def canonical_key(self, grid: Grid) -> str:
         return str(grid)
@@ -48,3 +61,13 @@ class MirrorRecolour:
 
     def verify(self, puzzle: Puzzle, grid: Grid) -> bool:
         return grid == self.solution(puzzle.grid)
+
+
+class VerticalFlip:
+    """Flipping rows commutes with mirroring columns: a true symmetry of the toy task."""
+
+    def apply(self, grid: Grid) -> Grid:
+        return [row[:] for row in reversed(grid)]
+
+    def invert(self, grid: Grid) -> Grid:
+        return self.apply(grid)

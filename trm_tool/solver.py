@@ -9,9 +9,11 @@ Every puzzle kind goes through the same path; all kind-specific work happens in 
 
 from __future__ import annotations
 
+import queue
 import random
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -34,7 +36,8 @@ class SolveResult(BaseModel):
     steps: int = Field(description="supervision steps the winning view ran")
     latency_ms: float
     views: int = Field(description="augmented views voted over")
-    attempts: list[Grid] = Field(default_factory=list, description="ARC: up to two answers")
+    attempts: list[Grid] = Field(default_factory=list, description="the two best answers")
+    attempt_texts: list[str] = Field(default_factory=list, description="attempts as text")
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -66,8 +69,25 @@ def vote(kind: PuzzleKind, puzzle: Puzzle, candidates: list[Candidate]) -> tuple
     return winners, len(tally[ordered[0]]) / len(candidates)
 
 
+@dataclass
+class _Request:
+    """One queued `solve` call, waiting for the batching worker to fill in its result."""
+
+    puzzle: Puzzle
+    max_steps: int | None
+    start: float
+    done: threading.Event = field(default_factory=threading.Event)
+    result: SolveResult | None = None
+    error: BaseException | None = None
+
+
 class Solver:
-    """A trained TRM for one puzzle kind. Thread-safe: one lock guards the model."""
+    """A trained TRM for one puzzle kind.
+
+    Thread-safe. Concurrent `solve` calls are merged by a background worker into one batched
+    recursion (dynamic batching): it takes whatever requests are waiting, up to `max_batch`,
+    after at most `batch_wait_ms`, so N concurrent tool calls cost about one batched forward.
+    """
 
     def __init__(
         self,
@@ -78,14 +98,59 @@ class Solver:
         views: int = 8,
         max_steps: int | None = None,
         seed: int = 0,
+        max_batch: int = 64,
+        batch_wait_ms: float = 5.0,
     ):
         self.kind, self.model, self.card, self.device = kind, model.to(device).eval(), card, device
         self.views, self.max_steps, self.seed = max(1, views), max_steps, seed
+        self.max_batch, self.batch_wait_s = max_batch, batch_wait_ms / 1000
         self._lock = threading.Lock()
+        self._queue: queue.Queue[_Request] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._worker_lock = threading.Lock()
+        self.batch_sizes: list[int] = []
+        """Sizes of the batches the worker ran (for metrics)."""
 
     def solve(self, text: str, max_steps: int | None = None) -> SolveResult:
-        """Solve one puzzle given as text; PuzzleError on bad input."""
-        return self.solve_many([text], max_steps)[0]
+        """Solve one puzzle given as text; PuzzleError on bad input. Concurrent calls from
+        several threads are batched together."""
+        request = _Request(self.kind.parse(text), max_steps, time.perf_counter())
+        self._ensure_worker()
+        self._queue.put(request)
+        request.done.wait()
+        if request.error is not None:
+            raise request.error
+        return request.result
+
+    def _ensure_worker(self) -> None:
+        with self._worker_lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._serve, daemon=True)
+                self._worker.start()
+
+    def _serve(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            deadline = time.perf_counter() + self.batch_wait_s
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get(timeout=max(0.0, deadline - time.perf_counter())))
+                except queue.Empty:
+                    break
+            self.batch_sizes.append(len(batch))
+            for max_steps in {r.max_steps for r in batch}:
+                group = [r for r in batch if r.max_steps == max_steps]
+                try:
+                    results = self.solve_puzzles([r.puzzle for r in group], max_steps)
+                except Exception as err:  # reported to every waiting caller, worker lives on
+                    for r in group:
+                        r.error = err
+                        r.done.set()
+                    continue
+                for r, result in zip(group, results):
+                    latency = round((time.perf_counter() - r.start) * 1000, 2)
+                    r.result = result.model_copy(update={"latency_ms": latency})
+                    r.done.set()
 
     def solve_many(self, texts: list[str], max_steps: int | None = None) -> list[SolveResult]:
         """Solve several puzzles in one batched recursion; same results as one by one."""
@@ -105,7 +170,7 @@ class Solver:
         self, puzzles: list[Puzzle], max_steps: int | None = None, start: float | None = None
     ) -> list[SolveResult]:
         start = start or time.perf_counter()
-        views = [self.views_of(puzzle, i) for i, puzzle in enumerate(puzzles)]
+        views = [self.views_of(puzzle) for puzzle in puzzles]
         flat = [(p, v, aug) for p, pv in enumerate(views) for v, aug in enumerate(pv)]
         grids = [aug.apply(puzzles[p].grid) for p, _, aug in flat]
         candidates: list[list[Candidate]] = [[] for _ in puzzles]
@@ -117,9 +182,10 @@ class Solver:
         latency = (time.perf_counter() - start) * 1000
         return [self.result(puzzle, cands, latency) for puzzle, cands in zip(puzzles, candidates)]
 
-    def views_of(self, puzzle: Puzzle, index: int) -> list:
-        """Identity plus views-1 random symmetries, seeded so answers are reproducible."""
-        rng = random.Random(f"{self.seed}/{index}/{puzzle.grid}")
+    def views_of(self, puzzle: Puzzle) -> list:
+        """Identity plus views-1 random symmetries, seeded by the puzzle itself so the same
+        puzzle gets the same answer alone or in any batch."""
+        rng = random.Random(f"{self.seed}/{puzzle.grid}")
         return [Identity()] + [self.kind.random_augmentation(rng) for _ in range(self.views - 1)]
 
     @torch.no_grad()
@@ -155,6 +221,7 @@ class Solver:
             latency_ms=round(latency, 2),
             views=len(candidates),
             attempts=[c.grid for c in ranked[:2]],
+            attempt_texts=[self.kind.render(puzzle, c.grid) for c in ranked[:2]],
         )
 
 

@@ -1,0 +1,144 @@
+"""LangChain tools that let an LLM hand grid puzzles to the TRM.
+
+`trm_tools()` returns a general `solve_grid_puzzle(kind, puzzle)` plus one tool per puzzle
+kind. Each returns text for the LLM (the solution in the puzzle's own format and whether it
+was verified) and the full `SolveResult` as the ToolMessage artifact. Bad input comes back
+as a readable message, never as an exception inside the agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Literal
+
+from langchain_core.tools import BaseTool, StructuredTool, ToolException
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import BaseModel, Field
+
+from .checkpoint import CheckpointError
+from .puzzles import KIND_NAMES, PuzzleError, get_kind, parse
+from .solver import Solver, SolveResult, load_solver
+
+MAX_PUZZLE_CHARS = 100_000
+
+
+class SolveGridPuzzleInput(BaseModel):
+    kind: Literal["auto", "sudoku", "maze", "arc"] = Field(
+        default="auto",
+        description="Puzzle kind: sudoku, maze, arc (an ARC-AGI task), or auto to detect it.",
+    )
+    puzzle: str = Field(
+        description="The puzzle exactly as the user gave it (grid text or JSON); copy it "
+        "character for character, including blanks and walls.",
+        max_length=MAX_PUZZLE_CHARS,
+    )
+
+
+class SolvePuzzleInput(BaseModel):
+    puzzle: str = Field(
+        description="The puzzle exactly as the user gave it; copy it character for character.",
+        max_length=MAX_PUZZLE_CHARS,
+    )
+
+
+class SolverPool:
+    """Loads one Solver per kind on first use and shares it between tools and threads."""
+
+    def __init__(self, checkpoints: dict[str, str] | None = None, device: str = "auto", **opts):
+        self.checkpoints, self.device, self.opts = checkpoints or {}, device, opts
+        self._solvers: dict[str, Solver] = {}
+        self._lock = threading.Lock()
+
+    def get(self, kind: str) -> Solver:
+        with self._lock:
+            if kind not in self._solvers:
+                self._solvers[kind] = load_solver(
+                    kind, self.checkpoints.get(kind), self.device, **self.opts
+                )
+            return self._solvers[kind]
+
+    def solve(self, kind: str, puzzle: str) -> SolveResult:
+        """Solve `puzzle` (kind may be auto); PuzzleError explains bad input."""
+        if kind == "auto":
+            kind = parse("auto", puzzle).kind
+        try:
+            solver = self.get(kind)
+        except CheckpointError as err:
+            raise PuzzleError(f"No trained model is available for {kind} puzzles: {err}") from err
+        return solver.solve(puzzle)
+
+
+def describe(result: SolveResult) -> str:
+    """The text the LLM reads: the solution, then one line on how sure we are."""
+    if result.verified:
+        status = "verified: yes (an exact check confirms this solution is correct)"
+    elif result.verified is False:
+        status = "verified: NO (the model's best answer failed the exact check; do not claim it)"
+    else:
+        status = f"verified: n/a for {result.kind} (confidence {result.confidence:.2f})"
+    text = f"Solution ({result.kind}):\n{result.solution_text}\n{status}"
+    if len(result.attempts) > 1 and result.verified is None:
+        text += "\nSecond attempt:\n" + result.attempt_texts[1]
+    return text
+
+
+def _make_tool(
+    pool: SolverPool, name: str, description: str, kind: str | None, schema: type[BaseModel]
+) -> BaseTool:
+    def run(puzzle: str, kind_arg: str) -> tuple[str, SolveResult]:
+        try:
+            result = pool.solve(kind_arg, puzzle)
+        except PuzzleError as err:
+            raise ToolException(f"Could not solve the puzzle: {err}") from err
+        return describe(result), result
+
+    if kind is None:
+
+        def solve(kind: str, puzzle: str) -> tuple[str, SolveResult]:
+            return run(puzzle, kind)
+
+        async def asolve(kind: str, puzzle: str) -> tuple[str, SolveResult]:
+            return await asyncio.to_thread(run, puzzle, kind)
+    else:
+
+        def solve(puzzle: str) -> tuple[str, SolveResult]:
+            return run(puzzle, kind)
+
+        async def asolve(puzzle: str) -> tuple[str, SolveResult]:
+            return await asyncio.to_thread(run, puzzle, kind)
+
+    return StructuredTool.from_function(
+        func=solve,
+        coroutine=asolve,
+        name=name,
+        description=description,
+        args_schema=schema,
+        response_format="content_and_artifact",
+        handle_tool_error=True,
+        handle_validation_error=True,
+    )
+
+
+GENERAL_DESCRIPTION = (
+    "Solve a grid puzzle exactly with a Tiny Recursive Model: Sudoku, mazes (shortest path "
+    "from S to G), or ARC-AGI tasks. Use it whenever the user gives such a puzzle; LLMs get "
+    "these wrong token by token. Pass the puzzle text exactly as given. The answer comes back "
+    "in the puzzle's own format with a 'verified' line; report it as is."
+)
+
+
+def trm_tools(pool: SolverPool | None = None, kinds: tuple[str, ...] = KIND_NAMES) -> list:
+    """The general tool plus one tool per kind, all sharing one SolverPool."""
+    pool = pool or SolverPool()
+    tools = [_make_tool(pool, "solve_grid_puzzle", GENERAL_DESCRIPTION, None, SolveGridPuzzleInput)]
+    for kind in kinds:
+        help_text = get_kind(kind).format_help
+        description = f"Solve a {kind} puzzle exactly with a Tiny Recursive Model. {help_text}"
+        tools.append(_make_tool(pool, f"solve_{kind}", description, kind, SolvePuzzleInput))
+    return tools
+
+
+def openai_tool_schemas(tools: list[BaseTool] | None = None) -> list[dict]:
+    """OpenAI function-calling schemas of the tools, for chat apps without LangChain."""
+    return [convert_to_openai_tool(t) for t in tools or trm_tools()]
