@@ -718,6 +718,25 @@ class ArcKind:
         """ARC has no exact check: the rule behind a task is never stated."""
         return None
 
+    def question_text(self, puzzle: Puzzle) -> str:
+        return task_text(puzzle)
+
+    def read_answer(self, puzzle: Puzzle, text: str) -> Grid:
+        """The last grid written in `text` (digit rows, a JSON list or colour names)."""
+        text = require_text(text, "ARC answer")
+        lines = text.splitlines()
+        starts = [i for i, line in enumerate(lines) if _parse_row(line) is not None]
+        starts = [i for i in starts if i == 0 or _parse_row(lines[i - 1]) is None]
+        for start in reversed(starts):
+            found = _section_grid(lines[start:], "answer grid")
+            if found is not None:
+                return found[0]
+        raise PuzzleError("No grid of digit rows, JSON list or colour names found in the answer.")
+
+    def solve_exact(self, puzzle: Puzzle) -> None:
+        """No classical exact solver exists for ARC."""
+        return None
+
     def encode(self, grid: Grid) -> torch.Tensor:
         return encode(grid)
 

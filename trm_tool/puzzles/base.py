@@ -99,6 +99,18 @@ class PuzzleKind(Protocol):
         """A fresh puzzle of difficulty `tier` (one of `tiers`) and its solution grid."""
         ...
 
+    def question_text(self, puzzle: Puzzle) -> str:
+        """The whole puzzle as text, as one would show it to an LLM."""
+        ...
+
+    def read_answer(self, puzzle: Puzzle, text: str) -> Grid:
+        """A solution grid read from free text (e.g. an LLM's reply); PuzzleError if none."""
+        ...
+
+    def solve_exact(self, puzzle: Puzzle) -> Grid | None:
+        """The classical exact solver's solution; None where none exists (ARC, unsolvable)."""
+        ...
+
     def canonical_key(self, grid: Grid) -> str:
         """A key equal for grids that are augmentations of each other (held-out dedup)."""
         ...

@@ -895,6 +895,16 @@ def _csv_grid(cells: str | None, column: str, path: str | Path, line: int) -> Gr
     return [[_CSV_CODES[ch] for ch in cells[r * side : (r + 1) * side]] for r in range(side)]
 
 
+def question_text(puzzle: Puzzle) -> str:
+    """The maze as text in its own format."""
+    return render(puzzle, puzzle.grid)
+
+
+def solve_exact(puzzle: Puzzle) -> Grid | None:
+    """The BFS shortest path (the classical baseline)."""
+    return shortest_path(puzzle.grid)
+
+
 # ---------------------------------------------------------------------------------------------
 # The kind
 
@@ -916,6 +926,9 @@ class MazeKind:
     generate = staticmethod(generate)
     canonical_key = staticmethod(canonical_key)
     canvas_shape = staticmethod(canvas_shape)
+    question_text = staticmethod(question_text)
+    read_answer = staticmethod(read_solution)
+    solve_exact = staticmethod(solve_exact)
 
 
 KIND = MazeKind()
