@@ -1,13 +1,17 @@
-"""The `trm-tool` command: solve, train, bench."""
+"""The `trm-tool` command: solve, train, bench, serve, mcp."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from .checkpoint import CheckpointError
 from .puzzles import KIND_NAMES, PuzzleError
+
+if TYPE_CHECKING:
+    from .tool import SolverPool
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
@@ -49,6 +53,55 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kind_path(item: str) -> tuple[str, str]:
+    kind, sep, path = item.partition("=")
+    if not sep or kind not in KIND_NAMES:
+        raise argparse.ArgumentTypeError(f"expected KIND=PATH with KIND one of {KIND_NAMES}")
+    return kind, path
+
+
+def _pool(args: argparse.Namespace) -> SolverPool:
+    """A SolverPool from --checkpoint KIND=PATH (repeatable), --device, --views, --max-steps."""
+    from .tool import SolverPool
+
+    checkpoints = dict(args.checkpoint or [])
+    return SolverPool(checkpoints, args.device, views=args.views, max_steps=args.max_steps)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server import ServerSettings, serve
+
+    settings = ServerSettings(
+        host=args.host,
+        port=args.port,
+        max_body_bytes=args.max_body_kb * 1024,
+        timeout_s=args.timeout,
+        max_in_flight=args.max_in_flight,
+    )
+    serve(_pool(args), settings)
+    return 0
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from .server import run_mcp
+
+    run_mcp(_pool(args))
+    return 0
+
+
+def _add_pool_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--checkpoint",
+        action="append",
+        type=_kind_path,
+        metavar="KIND=PATH",
+        help="default: the shipped checkpoints",
+    )
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--views", type=int, default=8, help="test-time augmentation views")
+    parser.add_argument("--max-steps", type=int, help="supervision step budget")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "train":
@@ -81,6 +134,19 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--device", default="auto")
     bench.add_argument("--json", help="also write the report to this file")
     bench.set_defaults(run=cmd_bench)
+
+    serve = sub.add_parser("serve", help="HTTP API (POST /v1/solve, /v1/tools, /metrics)")
+    serve.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept remote clients")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--max-body-kb", type=int, default=256, help="larger requests get 413")
+    serve.add_argument("--timeout", type=float, default=30.0, help="seconds per solve, then 504")
+    serve.add_argument("--max-in-flight", type=int, default=64, help="then 503 + Retry-After")
+    _add_pool_args(serve)
+    serve.set_defaults(run=cmd_serve)
+
+    mcp = sub.add_parser("mcp", help="MCP server over stdio with the same tools")
+    _add_pool_args(mcp)
+    mcp.set_defaults(run=cmd_mcp)
 
     args = parser.parse_args(argv)
     try:

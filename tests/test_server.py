@@ -1,0 +1,340 @@
+"""The HTTP API and the MCP server, run for real: uvicorn on a free local port, the shipped
+Sudoku checkpoint, httpx clients in threads, and an MCP stdio session with a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import torch
+import uvicorn
+from fastapi import FastAPI
+
+from trm_tool.puzzles import sudoku
+from trm_tool.server import ServerSettings, create_app
+from trm_tool.solver import Solver
+from trm_tool.tool import SolverPool, describe, openai_tool_schemas, trm_tools
+
+REPO = Path(__file__).resolve().parent.parent
+API_KEY = "test-key-123"
+VIEWS = 2
+
+
+def sudoku_texts(n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    puzzles = [sudoku.KIND.generate(rng, "singles")[0] for _ in range(n)]
+    return [sudoku.KIND.render(puzzle, puzzle.grid) for puzzle in puzzles]
+
+
+@contextmanager
+def running(app: FastAPI) -> Iterator[str]:
+    """Serve `app` with uvicorn in a thread on a free port; yields the base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, "the server to start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def pool() -> SolverPool:
+    """Two views keep 64 concurrent solves quick; one torch thread avoids the thread
+    oversubscription that slows a busy 2-core machine down tenfold."""
+    torch.set_num_threads(1)
+    return SolverPool(device="cpu", views=VIEWS)
+
+
+@pytest.fixture(scope="module")
+def solver(pool: SolverPool) -> Solver:
+    return pool.get("sudoku")
+
+
+@pytest.fixture(scope="module")
+def client(pool: SolverPool) -> Iterator[httpx.Client]:
+    settings = ServerSettings(api_key=None, max_in_flight=100)  # 64 clients + hang-ups
+    with running(create_app(pool, settings)) as url:
+        with httpx.Client(base_url=url, timeout=120) as http:
+            yield http
+
+
+def post_raw(client: httpx.Client, content: str | bytes) -> httpx.Response:
+    return client.post("/v1/solve", content=content, headers={"Content-Type": "application/json"})
+
+
+def error_of(response: httpx.Response) -> str:
+    """The error message; every error body is exactly {"error": "..."}."""
+    body = response.json()
+    assert list(body) == ["error"], body
+    return body["error"]
+
+
+def counter(metrics: str, name: str, labels: str) -> float:
+    match = re.search(rf"^{name}\{{{re.escape(labels)}\}} (\S+)$", metrics, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# One request at a time
+
+
+def test_solve_round_trip_matches_direct_solve(client: httpx.Client, solver: Solver):
+    text = sudoku_texts(1, seed=1)[0]
+    direct = solver.solve(text)
+    for kind in ("sudoku", "auto"):
+        response = client.post("/v1/solve", json={"kind": kind, "puzzle": text})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["kind"] == "sudoku"
+        assert body["grid"] == direct.grid
+        assert body["solution_text"] == direct.solution_text
+        assert body["verified"] == direct.verified
+
+
+def test_options_reach_the_solver(client: httpx.Client):
+    text = sudoku_texts(1, seed=2)[0]
+    options = {"views": 1, "max_steps": 1}
+    response = client.post("/v1/solve", json={"kind": "sudoku", "puzzle": text, "options": options})
+    assert response.status_code == 200, response.text
+    assert response.json()["views"] == 1
+    assert response.json()["steps"] == 1
+
+
+BAD_REQUESTS = {
+    "malformed JSON": ('{"kind": "sudoku", "puzzle": ', 422, ["not valid JSON"]),
+    "not an object": ("[1, 2]", 422, ["valid dictionary", "Expected a JSON object"]),
+    "missing fields": ("{}", 422, ["'kind' is missing", "'puzzle' is missing"]),
+    "puzzle not a string": ('{"kind": "sudoku", "puzzle": 5}', 422, ["'puzzle'", "string"]),
+    "options of the wrong type": (
+        '{"kind": "sudoku", "puzzle": "x", "options": {"views": "many"}}',
+        422,
+        ["'options.views'", "integer"],
+    ),
+    "unknown field": ('{"kind": "sudoku", "puzzle": "x", "grid": 1}', 422, ["'grid' is not"]),
+    "unknown kind": ('{"kind": "chess", "puzzle": "x"}', 422, ["'kind'", "'sudoku'", "'maze'"]),
+    "unparsable puzzle": (
+        '{"kind": "sudoku", "puzzle": "hello there"}',
+        422,
+        ["Could not read the puzzle", "No Sudoku grid", "81-character"],
+    ),
+    "unrecognisable puzzle": (
+        '{"kind": "auto", "puzzle": "hello there"}',
+        422,
+        ["Could not recognise the puzzle"],
+    ),
+    "kind without a model": (
+        json.dumps({"kind": "maze", "puzzle": "#####\n#S.G#\n#####"}),
+        404,
+        ["No trained model is available for maze puzzles", "sudoku"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", BAD_REQUESTS)
+def test_bad_requests_get_a_4xx_that_says_what_is_wrong(client: httpx.Client, name: str):
+    content, status, phrases = BAD_REQUESTS[name]
+    response = post_raw(client, content)
+    assert response.status_code == status, response.text
+    message = error_of(response)
+    for phrase in phrases:
+        assert phrase in message, message
+
+
+def test_unknown_routes_and_methods_answer_json(client: httpx.Client):
+    assert "/v1/solve" in error_of(client.get("/v2/solve"))
+    response = client.get("/v1/solve")
+    assert response.status_code == 405
+    assert "Method Not Allowed" in error_of(response)
+
+
+def test_oversize_body_is_413_declared_or_streamed(client: httpx.Client):
+    big = json.dumps({"kind": "sudoku", "puzzle": "." * 300_000}).encode()
+    declared = post_raw(client, big)
+    assert declared.status_code == 413
+    assert "limit of 262,144 bytes" in error_of(declared)
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the server must count
+        for start in range(0, len(big), 16_384):
+            yield big[start : start + 16_384]
+
+    streamed = client.post("/v1/solve", content=chunks())
+    assert streamed.status_code == 413
+    assert "limit of 262,144 bytes" in error_of(streamed)
+
+
+def test_tools_endpoint_serves_the_openai_schemas(client: httpx.Client, pool: SolverPool):
+    response = client.get("/v1/tools")
+    assert response.status_code == 200
+    schemas = response.json()
+    names = [schema["function"]["name"] for schema in schemas]
+    assert names == ["solve_grid_puzzle", "solve_sudoku", "solve_maze", "solve_arc"]
+    assert schemas == json.loads(json.dumps(openai_tool_schemas(trm_tools(pool))))
+
+
+# ---------------------------------------------------------------------------------------------
+# Many at once
+
+
+def hang_up_after_sending(url: str, text: str) -> None:
+    """A client that sends a whole request and closes the socket without reading."""
+    body = json.dumps({"kind": "sudoku", "puzzle": text}).encode()
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        head = (
+            f"POST /v1/solve HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        sock.sendall(head.encode() + body)
+
+
+def test_concurrent_clients_are_batched_and_get_their_own_answers(
+    client: httpx.Client, solver: Solver
+):
+    texts, quitters = sudoku_texts(64, seed=3), sudoku_texts(4, seed=4)
+    expected = [result.grid for result in solver.solve_many(texts)]
+    metrics_before = client.get("/metrics").text
+    batches_before = len(solver.batch_sizes)
+    start = threading.Barrier(len(texts) + len(quitters))
+    url = str(client.base_url).rstrip("/")
+
+    def ask(text: str) -> httpx.Response:
+        with httpx.Client(base_url=url, timeout=120) as own:
+            start.wait()
+            return own.post("/v1/solve", json={"kind": "sudoku", "puzzle": text})
+
+    def quit_early(text: str) -> None:
+        start.wait()
+        hang_up_after_sending(url, text)
+
+    with ThreadPoolExecutor(len(texts) + len(quitters)) as threads:
+        hung_up = [threads.submit(quit_early, text) for text in quitters]
+        responses = list(threads.map(ask, texts))
+        for future in hung_up:
+            future.result()
+
+    assert [r.status_code for r in responses] == [200] * len(texts)
+    assert [r.json()["grid"] for r in responses] == expected
+    assert max(solver.batch_sizes[batches_before:]) > 1, solver.batch_sizes[batches_before:]
+
+    wait_for(lambda: client.get("/healthz").json()["in_flight"] == 0, "abandoned solves")
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok" and health.json()["models"] == ["sudoku"]
+
+    metrics = client.get("/metrics").text
+
+    def increase(name: str, labels: str) -> float:
+        return counter(metrics, name, labels) - counter(metrics_before, name, labels)
+
+    answered = increase("trm_requests_total", 'endpoint="/v1/solve",status="200"')
+    assert len(texts) <= answered <= len(texts) + len(quitters)
+    timed = increase("trm_request_duration_seconds_count", 'endpoint="/v1/solve"')
+    assert timed == answered
+    merged = counter(metrics, "trm_solver_batch_size_bucket", 'kind="sudoku",le="1"')
+    assert merged < counter(metrics, "trm_solver_batch_size_count", 'kind="sudoku"')
+    assert "# TYPE trm_request_duration_seconds histogram" in metrics
+
+
+# ---------------------------------------------------------------------------------------------
+# Limits
+
+
+def test_api_key_is_required_when_configured(pool: SolverPool):
+    text = sudoku_texts(1, seed=5)[0]
+    body = {"kind": "sudoku", "puzzle": text}
+    with running(create_app(pool, ServerSettings(api_key=API_KEY))) as url:
+        with httpx.Client(base_url=url, timeout=120) as http:
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-API-Key": "wrong"}):
+                response = http.post("/v1/solve", json=body, headers=headers)
+                assert response.status_code == 401
+                assert "API key" in error_of(response)
+            assert http.get("/metrics").status_code == 401
+            bearer = {"Authorization": f"Bearer {API_KEY}"}
+            assert http.post("/v1/solve", json=body, headers=bearer).status_code == 200
+            assert http.get("/v1/tools", headers={"X-API-Key": API_KEY}).status_code == 200
+            assert http.get("/healthz").status_code == 200  # probes need no key
+
+
+def test_full_server_answers_503_and_slow_solve_504(pool: SolverPool, solver: Solver):
+    text = sudoku_texts(1, seed=6)[0]
+    body = {"kind": "sudoku", "puzzle": text}
+    settings = ServerSettings(api_key=None, max_in_flight=1, timeout_s=1, retry_after_s=2)
+    with running(create_app(pool, settings)) as url, httpx.Client(base_url=url, timeout=60) as http:
+        in_flight = lambda: http.get("/healthz").json()["in_flight"]  # noqa: E731
+        with solver._lock, ThreadPoolExecutor(1) as thread:  # the model is busy elsewhere
+            first = thread.submit(http.post, "/v1/solve", json=body)
+            wait_for(lambda: in_flight() == 1, "the first solve to start")
+            busy = http.post("/v1/solve", json=body)
+            assert busy.status_code == 503
+            assert busy.headers["Retry-After"] == "2"
+            assert "busy" in error_of(busy)
+            slow = first.result()
+            assert slow.status_code == 504
+            assert "longer than the server's limit of 1 s" in error_of(slow)
+            assert http.post("/v1/solve", json=body).status_code == 503  # still running
+        wait_for(lambda: in_flight() == 0, "the abandoned solve to finish")
+        assert http.post("/v1/solve", json=body).status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------
+# MCP
+
+
+def test_mcp_server_lists_the_tools_and_answers_over_stdio(solver: Solver, tmp_path: Path):
+    from mcp import Client, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    text = sudoku_texts(1, seed=8)[0]
+    command = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "trm_tool.cli", "mcp", "--device", "cpu", "--views", str(VIEWS)],
+        env={"OMP_NUM_THREADS": "1"},
+        cwd=REPO,
+    )
+
+    async def session() -> tuple:
+        with open(tmp_path / "mcp.log", "w") as errlog:
+            async with Client(stdio_client(command, errlog=errlog)) as mcp:
+                listed = await mcp.list_tools()
+                solved = await mcp.call_tool("solve_sudoku", {"puzzle": text})
+                general = await mcp.call_tool("solve_grid_puzzle", {"puzzle": text})
+                no_model = await mcp.call_tool("solve_maze", {"puzzle": "#####\n#S.G#\n#####"})
+                return listed, solved, general, no_model
+
+    listed, solved, general, no_model = asyncio.run(asyncio.wait_for(session(), 120))
+    names = [tool.name for tool in listed.tools]
+    assert names == ["solve_grid_puzzle", "solve_sudoku", "solve_maze", "solve_arc"]
+    general_schema = listed.tools[0].input_schema
+    assert general_schema["properties"]["kind"]["enum"] == ["auto", "sudoku", "maze", "arc"]
+    expected = describe(solver.solve(text))
+    for result in (solved, general):
+        assert not result.is_error
+        assert [block.text for block in result.content] == [expected]
+    assert no_model.is_error
+    assert "No trained model is available for maze puzzles" in no_model.content[0].text

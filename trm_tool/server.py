@@ -1,0 +1,608 @@
+"""The TRM tools as services for chat applications that do not run LangChain in-process.
+
+`create_app` is an HTTP API (FastAPI): `POST /v1/solve`, `GET /v1/tools` (OpenAI function
+schemas, so any chat app can offer the tools to its LLM), `GET /healthz`, `GET /metrics`
+(Prometheus text). Blocking solves run in a thread pool so that concurrent requests reach the
+Solver's queue together and are merged into one batched recursion. The service is stateless;
+scale it with replicas behind a load balancer.
+
+`create_mcp_server` offers the same tools over the Model Context Protocol (stdio), answering
+with exactly the text the LangChain tools give the LLM.
+
+Every HTTP error is JSON `{"error": "..."}` saying what was wrong and what is expected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .checkpoint import CheckpointError
+from .puzzles import KIND_NAMES, PuzzleError, parse
+from .solver import Solver, SolveResult
+from .tool import (
+    MAX_PUZZLE_CHARS,
+    SolveGridPuzzleInput,
+    SolvePuzzleInput,
+    SolverPool,
+    describe,
+    openai_tool_schemas,
+    trm_tools,
+)
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+log = logging.getLogger(__name__)
+
+API_KEY_ENV = "TRM_API_KEY"
+ENDPOINTS = ("/v1/solve", "/v1/tools", "/healthz", "/metrics")
+OPEN_ENDPOINTS = ("/healthz",)
+"""Reachable without the API key, so load balancers can probe replicas."""
+
+# ---------------------------------------------------------------------------------------------
+# Settings and request bodies
+
+
+def _api_key_from_env() -> SecretStr | None:
+    value = os.environ.get(API_KEY_ENV, "")
+    return SecretStr(value) if value else None
+
+
+class ServerSettings(BaseModel):
+    """How one `trm-tool serve` process behaves; the defaults suit one replica on one host."""
+
+    host: str = Field(default="127.0.0.1", description="bind address; local only by default")
+    port: int = Field(default=8000, ge=0, le=65535)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1, description="larger bodies get 413")
+    timeout_s: float = Field(default=30.0, gt=0, description="per-solve limit; then 504")
+    max_in_flight: int = Field(
+        default=64, ge=1, description="solves running at once; more get 503 with Retry-After"
+    )
+    retry_after_s: int = Field(default=1, ge=0)
+    api_key: SecretStr | None = Field(
+        default_factory=_api_key_from_env,
+        description=f"when set (default: ${API_KEY_ENV}), every endpoint but /healthz needs it",
+    )
+
+
+class SolveOptions(BaseModel):
+    """Per-request solver settings; unknown fields are rejected so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_steps: int | None = Field(
+        default=None, ge=1, le=256, description="supervision step budget (default: the model's)"
+    )
+    views: int | None = Field(
+        default=None, ge=1, le=64, description="test-time augmentation views voted over"
+    )
+
+
+class SolveRequest(BaseModel):
+    """The body of POST /v1/solve: the same arguments as the solve_grid_puzzle tool."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["auto", "sudoku", "maze", "arc"] = Field(
+        description=SolveGridPuzzleInput.model_fields["kind"].description
+    )
+    puzzle: str = Field(
+        description=SolveGridPuzzleInput.model_fields["puzzle"].description,
+        max_length=MAX_PUZZLE_CHARS,
+    )
+    options: SolveOptions = Field(default_factory=SolveOptions)
+
+
+EXPECTED_BODY = (
+    'Expected a JSON object (Content-Type: application/json) like {"kind": "auto" | "sudoku" '
+    '| "maze" | "arc", "puzzle": "<the puzzle text>", "options": {"max_steps": <int 1-256>, '
+    '"views": <int 1-64>}}; options are optional.'
+)
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+
+
+class ApiError(Exception):
+    """An anticipated failure with the HTTP status, metrics reason and message to answer."""
+
+    def __init__(
+        self, status: int, reason: str, message: str, headers: dict[str, str] | None = None
+    ):
+        super().__init__(message)
+        self.status, self.reason, self.message, self.headers = status, reason, message, headers
+
+
+class ModelUnavailable(PuzzleError):
+    """The puzzle kind is known, but no trained checkpoint for it is installed."""
+
+
+def describe_validation_errors(errors: Sequence[Any]) -> str:
+    """FastAPI's validation errors as one sentence a person (or an LLM) can act on."""
+    problems = []
+    for error in errors:
+        where = ".".join(str(part) for part in error["loc"] if part != "body")
+        if error["type"] == "json_invalid":
+            detail = error.get("ctx", {}).get("error", "")
+            problems.append(f"the body is not valid JSON ({detail} at character {where})")
+        elif error["type"] == "missing":
+            problems.append(f"field '{where}' is missing" if where else "the body is missing")
+        elif error["type"] == "extra_forbidden":
+            problems.append(f"field '{where}' is not allowed")
+        else:
+            problems.append(f"{f'field {where!r}' if where else 'the body'}: {error['msg']}")
+    return f"Invalid request: {'; '.join(problems)}. {EXPECTED_BODY}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Solving
+
+
+class Solvers:
+    """The pool's Solvers plus, per requested view count, one sharing the same weights.
+
+    A Solver's view count is fixed, so a request asking for other views gets a sibling Solver
+    on the same model; requests with equal options still batch together."""
+
+    def __init__(self, pool: SolverPool):
+        self.pool = pool
+        self._solvers: dict[tuple[str, int], Solver] = {}
+        self._lock = threading.Lock()
+
+    def get(self, kind: str, views: int | None = None) -> Solver:
+        try:
+            base = self.pool.get(kind)
+        except CheckpointError as err:
+            raise ModelUnavailable(
+                f"No trained model is available for {kind} puzzles: {err}. Kinds with a model: "
+                f"{', '.join(self.models()) or 'none'}."
+            ) from err
+        views = views or base.views
+        with self._lock:
+            self._solvers.setdefault((kind, base.views), base)
+            if (kind, views) not in self._solvers:
+                self._solvers[(kind, views)] = Solver(
+                    base.kind, base.model, base.card, base.device, views, base.max_steps
+                )
+            return self._solvers[(kind, views)]
+
+    def solve(self, request: SolveRequest) -> SolveResult:
+        """Blocking; call from a worker thread. PuzzleError explains bad input."""
+        kind = parse("auto", request.puzzle).kind if request.kind == "auto" else request.kind
+        solver = self.get(kind, request.options.views)
+        return solver.solve(request.puzzle, request.options.max_steps)
+
+    def load_all(self) -> list[str]:
+        """Load every kind that has a checkpoint, so the first requests do not wait for it."""
+        for kind in KIND_NAMES:
+            try:
+                self.get(kind)
+            except ModelUnavailable:
+                continue
+        return self.models()
+
+    def models(self) -> list[str]:
+        """Kinds with a loaded model."""
+        with self._lock:
+            return sorted({kind for kind, _ in self._solvers}, key=KIND_NAMES.index)
+
+    def by_kind(self) -> dict[str, list[Solver]]:
+        """Every Solver in use, by kind, for metrics."""
+        with self._lock:
+            out: dict[str, list[Solver]] = {}
+            for (kind, _), solver in self._solvers.items():
+                out.setdefault(kind, []).append(solver)
+            return out
+
+
+class SolveSlots:
+    """Counts solves running in worker threads, including ones whose client has given up:
+    a timed-out solve keeps its thread until the model finishes, so it keeps its slot."""
+
+    def __init__(self, limit: int):
+        self.limit, self.busy = limit, 0
+        self._lock = threading.Lock()
+
+    def try_acquire(self) -> bool:
+        with self._lock:
+            if self.busy >= self.limit:
+                return False
+            self.busy += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self.busy -= 1
+
+
+async def run_solve(
+    executor: ThreadPoolExecutor,
+    slots: SolveSlots,
+    settings: ServerSettings,
+    job: Callable[[], SolveResult],
+) -> SolveResult:
+    """Run a blocking solve off the event loop, within the slot and time limits."""
+    if not slots.try_acquire():
+        raise ApiError(
+            503,
+            "overloaded",
+            f"The server is busy: all {slots.limit} solve slots are in use. Retry after "
+            f"{settings.retry_after_s} s.",
+            {"Retry-After": str(settings.retry_after_s)},
+        )
+    try:
+        future = executor.submit(job)
+    except RuntimeError:
+        slots.release()
+        raise
+    future.add_done_callback(lambda _: slots.release())
+    try:
+        return await asyncio.wait_for(asyncio.wrap_future(future), settings.timeout_s)
+    except asyncio.TimeoutError:
+        raise ApiError(
+            504,
+            "timeout",
+            f"The solve took longer than the server's limit of {settings.timeout_s:g} s. Retry "
+            "later, or ask for fewer options.max_steps or options.views.",
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics
+
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+class Histogram:
+    """A Prometheus histogram: cumulative bucket counts, sum and count."""
+
+    def __init__(self, bounds: Sequence[float]):
+        self.bounds, self.counts, self.sum, self.count = bounds, [0] * len(bounds), 0.0, 0
+
+    def observe(self, value: float) -> None:
+        for i, bound in enumerate(self.bounds):
+            self.counts[i] += value <= bound
+        self.sum += value
+        self.count += 1
+
+    def lines(self, name: str, labels: str) -> list[str]:
+        out = [
+            f'{name}_bucket{{{labels},le="{bound:g}"}} {count}'
+            for bound, count in zip(self.bounds, self.counts)
+        ]
+        out.append(f'{name}_bucket{{{labels},le="+Inf"}} {self.count}')
+        out.append(f"{name}_sum{{{labels}}} {self.sum:.6g}")
+        out.append(f"{name}_count{{{labels}}} {self.count}")
+        return out
+
+
+def _header(name: str, kind: str, help_text: str) -> list[str]:
+    return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+
+
+class Metrics:
+    """Request counts, errors and latencies, written in the Prometheus text format by hand.
+
+    Only the event loop updates it, so it needs no lock."""
+
+    def __init__(self) -> None:
+        self.requests: Counter[tuple[str, int]] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.latency: dict[str, Histogram] = {}
+
+    def observe(self, endpoint: str, status: int, seconds: float) -> None:
+        self.requests[(endpoint, status)] += 1
+        self.latency.setdefault(endpoint, Histogram(LATENCY_BUCKETS)).observe(seconds)
+
+    def render(self, solvers: dict[str, list[Solver]], in_flight: int) -> str:
+        lines = _header("trm_requests_total", "counter", "HTTP requests by endpoint and status.")
+        for (endpoint, status), count in sorted(self.requests.items()):
+            lines.append(f'trm_requests_total{{endpoint="{endpoint}",status="{status}"}} {count}')
+        lines += _header("trm_errors_total", "counter", "Error responses by reason.")
+        for reason, count in sorted(self.errors.items()):
+            lines.append(f'trm_errors_total{{reason="{reason}"}} {count}')
+        name = "trm_request_duration_seconds"
+        lines += _header(name, "histogram", "Time to answer a request.")
+        for endpoint, histogram in sorted(self.latency.items()):
+            lines += histogram.lines(name, f'endpoint="{endpoint}"')
+        lines += _header("trm_solves_in_flight", "gauge", "Solves running now.")
+        lines.append(f"trm_solves_in_flight {in_flight}")
+        name = "trm_solver_batch_size"
+        lines += _header(name, "histogram", "Puzzles merged into one batched recursion.")
+        for kind, group in sorted(solvers.items()):
+            histogram = Histogram(BATCH_BUCKETS)
+            for size in (size for solver in group for size in list(solver.batch_sizes)):
+                histogram.observe(size)
+            lines += histogram.lines(name, f'kind="{kind}"')
+        return "\n".join(lines) + "\n"
+
+
+def error_response(
+    metrics: Metrics, status: int, reason: str, message: str, headers: dict | None = None
+) -> JSONResponse:
+    metrics.errors[reason] += 1
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+# ---------------------------------------------------------------------------------------------
+# Middleware (plain ASGI, so that they see every request, also those that never reach a route)
+
+
+class RecordMetrics:
+    """Counts every response by endpoint and status and times it."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics):
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start, status = time.perf_counter(), 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        endpoint = scope["path"] if scope["path"] in ENDPOINTS else "other"
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            self.metrics.observe(endpoint, status, time.perf_counter() - start)
+
+
+class RequireApiKey:
+    """With a key configured, answers 401 unless `Authorization: Bearer <key>` or
+    `X-API-Key: <key>` carries it."""
+
+    def __init__(self, app: ASGIApp, key: SecretStr | None, metrics: Metrics):
+        self.app, self.metrics = app, metrics
+        self.key = key.get_secret_value().encode() if key else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.key is None or scope["type"] != "http" or scope["path"] in OPEN_ENDPOINTS:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        bearer = headers.get(b"authorization", b"")
+        offered = bearer[7:].strip() if bearer[:7].lower() == b"bearer " else b""
+        offered = offered or headers.get(b"x-api-key", b"").strip()
+        if offered and secrets.compare_digest(offered, self.key):
+            await self.app(scope, receive, send)
+            return
+        message = (
+            "Missing or wrong API key. Send it as 'Authorization: Bearer <key>' or "
+            "'X-API-Key: <key>'."
+        )
+        response = error_response(
+            self.metrics, 401, "unauthorized", message, {"WWW-Authenticate": "Bearer"}
+        )
+        await response(scope, receive, send)
+
+
+class LimitBody:
+    """Reads the request body up to `max_bytes` and answers 413 beyond it, whether or not the
+    client declared a Content-Length."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, metrics: Metrics):
+        self.app, self.max_bytes, self.metrics = app, max_bytes, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+        await self.app(scope, _replay(b"".join(chunks), receive), send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = (
+            f"The request body is larger than this server's limit of {self.max_bytes:,} bytes. "
+            "Send one puzzle per request."
+        )
+        await error_response(self.metrics, 413, "too_large", message)(scope, receive, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive channel that yields the already-read body once, then the client's own."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
+
+
+# ---------------------------------------------------------------------------------------------
+# The HTTP app
+
+
+def create_app(pool: SolverPool, settings: ServerSettings | None = None) -> FastAPI:
+    """The HTTP API over `pool`; models load at startup so /healthz can say which exist."""
+    settings = settings or ServerSettings()
+    solvers, metrics, slots = Solvers(pool), Metrics(), SolveSlots(settings.max_in_flight)
+    executor = ThreadPoolExecutor(settings.max_in_flight, thread_name_prefix="trm-solve")
+    tool_schemas = openai_tool_schemas(trm_tools(pool))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        models = await asyncio.to_thread(solvers.load_all)
+        log.info("trm-tool serving models: %s", ", ".join(models) or "none")
+        yield
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="trm-tool", version="1", lifespan=lifespan)
+    _add_error_handlers(app, metrics)
+    app.add_middleware(LimitBody, max_bytes=settings.max_body_bytes, metrics=metrics)
+    app.add_middleware(RequireApiKey, key=settings.api_key, metrics=metrics)
+    app.add_middleware(RecordMetrics, metrics=metrics)
+
+    @app.post("/v1/solve", response_model=SolveResult)
+    async def solve(body: SolveRequest) -> SolveResult:
+        """Solve one puzzle; concurrent requests are batched by the solver."""
+        return await run_solve(executor, slots, settings, lambda: solvers.solve(body))
+
+    @app.get("/v1/tools")
+    async def tools() -> list[dict]:
+        """OpenAI-style function schemas of the tools, to hand to any chat model."""
+        return tool_schemas
+
+    @app.get("/healthz")
+    async def healthz() -> dict:
+        return {"status": "ok", "models": solvers.models(), "in_flight": slots.busy}
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    async def prometheus() -> PlainTextResponse:
+        text = metrics.render(solvers.by_kind(), slots.busy)
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+def _add_error_handlers(app: FastAPI, metrics: Metrics) -> None:
+    """Every error as {"error": message}; bad input is a 4xx, never a 500."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, err: ApiError) -> JSONResponse:
+        return error_response(metrics, err.status, err.reason, err.message, err.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, err: RequestValidationError) -> JSONResponse:
+        return error_response(
+            metrics, 422, "invalid_request", describe_validation_errors(err.errors())
+        )
+
+    @app.exception_handler(ModelUnavailable)
+    async def no_model(_: Request, err: ModelUnavailable) -> JSONResponse:
+        return error_response(metrics, 404, "no_model", str(err))
+
+    @app.exception_handler(PuzzleError)
+    async def bad_puzzle(_: Request, err: PuzzleError) -> JSONResponse:
+        return error_response(metrics, 422, "bad_puzzle", f"Could not read the puzzle: {err}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
+        message = f"{request.method} {request.url.path}: {err.detail}. Endpoints: " + ", ".join(
+            ENDPOINTS
+        )
+        return error_response(
+            metrics, err.status_code, f"http_{err.status_code}", message, err.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def internal(_: Request, err: Exception) -> JSONResponse:
+        log.exception("unexpected error while answering a request", exc_info=err)
+        return error_response(
+            metrics, 500, "internal", "Internal server error; see the server log."
+        )
+
+
+def serve(pool: SolverPool, settings: ServerSettings) -> None:
+    """Run the HTTP API with uvicorn until interrupted."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+    uvicorn.run(create_app(pool, settings), host=settings.host, port=settings.port)
+
+
+# ---------------------------------------------------------------------------------------------
+# MCP
+
+
+KindArg = Annotated[
+    Literal["auto", "sudoku", "maze", "arc"],
+    Field(description=SolveGridPuzzleInput.model_fields["kind"].description),
+]
+AnyPuzzleArg = Annotated[
+    str,
+    Field(
+        description=SolveGridPuzzleInput.model_fields["puzzle"].description,
+        max_length=MAX_PUZZLE_CHARS,
+    ),
+]
+PuzzleArg = Annotated[
+    str,
+    Field(
+        description=SolvePuzzleInput.model_fields["puzzle"].description,
+        max_length=MAX_PUZZLE_CHARS,
+    ),
+]
+
+
+def create_mcp_server(pool: SolverPool) -> MCPServer:
+    """An MCP server with the same tools, names and descriptions as `trm_tools(pool)`; a tool
+    answers with `describe(result)`, bad input is a tool error with the readable message."""
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    def run(kind: str, puzzle: str) -> str:
+        try:
+            return describe(pool.solve(kind, puzzle))
+        except PuzzleError as err:
+            raise ToolError(f"Could not solve the puzzle: {err}") from err
+
+    def solve_one_kind(kind: str) -> Callable[[str], str]:
+        def solve(puzzle: PuzzleArg) -> str:
+            return run(kind, puzzle)
+
+        return solve
+
+    def solve_any(puzzle: AnyPuzzleArg, kind: KindArg = "auto") -> str:
+        return run(kind, puzzle)
+
+    server = MCPServer("trm-tool", instructions="Exact grid-puzzle solving with a TRM.")
+    for tool in trm_tools(pool):
+        kind = tool.name.removeprefix("solve_")
+        fn = solve_any if tool.name == "solve_grid_puzzle" else solve_one_kind(kind)
+        server.add_tool(fn, name=tool.name, description=tool.description, structured_output=False)
+    return server
+
+
+def run_mcp(pool: SolverPool) -> None:
+    """Serve the MCP tools over stdio until the client closes the connection."""
+    create_mcp_server(pool).run("stdio")
+
+
+__all__ = [
+    "ServerSettings",
+    "SolveOptions",
+    "SolveRequest",
+    "create_app",
+    "create_mcp_server",
+    "run_mcp",
+    "serve",
+]
