@@ -67,3 +67,18 @@ def test_32_concurrent_calls_get_their_own_answers_in_merged_batches(solver):
         results = list(pool.map(solver.solve, texts))
     assert [r.grid for r in results] == solutions
     assert max(solver.batch_sizes) > 1, "concurrent calls should share batches"
+
+
+def test_a_corrupted_answer_is_never_marked_verified(solver):
+    from trm_tool.puzzles.sudoku import KIND as SUDOKU
+
+    puzzle, solution = SUDOKU.generate(random.Random(5), "singles")
+    sudoku_solver = Solver(SUDOKU, solver.model, solver.card, torch.device("cpu"))
+    for cell in range(0, 81, 7):
+        corrupted = [row[:] for row in solution]
+        r, c = divmod(cell, 9)
+        corrupted[r][c] = corrupted[r][c] % 9 + 1
+        result = sudoku_solver.result(puzzle, [Candidate(grid=corrupted, confidence=1, steps=1)], 1)
+        assert result.verified is False
+    good = sudoku_solver.result(puzzle, [Candidate(grid=solution, confidence=1, steps=1)], 1)
+    assert good.verified is True
