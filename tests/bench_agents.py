@@ -1,0 +1,229 @@
+"""Benchmark the agent on fixed puzzle prompts (a script, not a test).
+
+    .venv/bin/python tests/bench_agents.py                     # embedded SmolLM2, forced routing
+    .venv/bin/python tests/bench_agents.py --mode auto         # the model chooses tools itself
+    .venv/bin/python tests/bench_agents.py --backend openai --base-url URL --model NAME
+
+Per puzzle kind: how often the right tool was called, how often the puzzle argument was intact
+(the same grid as the user's) before and after copy-safe snapping, how often the tool's
+solution reached the user's answer, how often that answer held a verified solution, and the
+model's speed (tokens/s, latency).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from agents import build_agent, make_chat_model
+from agents.agent import AgentReply
+from agents.models import capabilities_of
+from trm_tool.puzzles import Puzzle, PuzzleError, parse
+from trm_tool.puzzles import maze as maze_kind
+from trm_tool.puzzles import sudoku as sudoku_kind
+from trm_tool.tool import SolverPool, trm_tools
+
+SUDOKU_ASKS = [
+    "solve this sudoku: {grid}",
+    "Can you solve this Sudoku for me?\n{grid}",
+    "Please fill in the missing digits:\n{grid}",
+    "{grid}\nsolve",
+    "I'm stuck on this puzzle, what's the solution?\n\n{grid}\n\nThanks!",
+    "Sudoku (dots are blanks):\n```\n{grid}\n```",
+    "Here is today's sudoku from the newspaper. Solve it please.\n{grid}",
+    "Complete this 9x9 grid so every row, column and box has 1-9:\n{grid}",
+    "What is the answer to this sudoku? {grid}",
+    "Help! {grid}",
+]
+MAZE_ASKS = [
+    "Find the shortest path from S to G in this maze:\n{grid}",
+    "Solve this maze:\n{grid}",
+    "How do I get from S to G?\n```\n{grid}\n```",
+    "{grid}\nWhat's the shortest route from start to goal?",
+    "Here is a maze (walls are #). Show me the path.\n{grid}",
+]
+
+
+class Case(BaseModel):
+    kind: str
+    prompt: str
+    grid: list[list[int]]
+
+
+def sudoku_texts(puzzle: Puzzle) -> list[str]:
+    """The same Sudoku in the formats people paste."""
+    grid = puzzle.grid
+    rows = ["".join(str(d) for d in row) for row in grid]
+    return [
+        sudoku_kind.to_line(grid),
+        sudoku_kind.to_line(grid).replace(".", "0"),
+        sudoku_kind.pretty(grid),
+        "\n".join(row.replace("0", ".") for row in rows),
+        json.dumps(grid),
+        ", ".join(str(d) for row in grid for d in row),
+    ]
+
+
+def maze_texts(puzzle: Puzzle) -> list[str]:
+    """The same maze in different glyphs, spaced or not, and as JSON."""
+    styles = [
+        {"wall": "#", "open": " "},
+        {"wall": "#", "open": "."},
+        {"wall": "#", "open": ".", "spaced": True},
+        {"wall": "X", "open": "."},
+    ]
+    texts = [
+        maze_kind.render(replace(puzzle, style={"format": "text", **style}), puzzle.grid)
+        for style in styles
+    ]
+    grid = [[1 if code == maze_kind.WALL else 0 for code in row] for row in puzzle.grid]
+    ends = {
+        key: next(
+            [r, c] for r, row in enumerate(puzzle.grid) for c, v in enumerate(row) if v == code
+        )
+        for key, code in (("start", maze_kind.START), ("goal", maze_kind.GOAL))
+    }
+    return texts + [json.dumps({"grid": grid, **ends})]
+
+
+def cases(n_sudoku: int, n_maze: int, seed: int) -> list[Case]:
+    """Fixed prompts: asks x formats x puzzles, cycled."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n_sudoku):
+        puzzle, _ = sudoku_kind.KIND.generate(rng, "singles")
+        texts = sudoku_texts(puzzle)
+        ask = SUDOKU_ASKS[i % len(SUDOKU_ASKS)]
+        out.append(
+            Case(kind="sudoku", prompt=ask.format(grid=texts[i % len(texts)]), grid=puzzle.grid)
+        )
+    for i in range(n_maze):
+        puzzle, _ = maze_kind.KIND.generate(rng, "small")
+        texts = maze_texts(puzzle)
+        ask = MAZE_ASKS[i % len(MAZE_ASKS)]
+        out.append(
+            Case(kind="maze", prompt=ask.format(grid=texts[i % len(texts)]), grid=puzzle.grid)
+        )
+    return out
+
+
+def same_grid(text: object, kind: str, grid: list[list[int]]) -> bool:
+    try:
+        return isinstance(text, str) and parse(kind, text).grid == grid
+    except PuzzleError:
+        return False
+
+
+class Row(BaseModel):
+    kind: str
+    tool_called: bool
+    intact_before: bool
+    intact_after: bool
+    delivered: bool
+    correct: bool
+    latency_ms: float
+    tokens_out: int
+    iterations: int
+
+
+def score(case: Case, reply: AgentReply) -> Row:
+    calls = [c for c in reply.tool_calls if c.name in (f"solve_{case.kind}", "solve_grid_puzzle")]
+    first = calls[0] if calls else None
+    result = first.result if first else None
+    return Row(
+        kind=case.kind,
+        tool_called=first is not None,
+        intact_before=bool(first) and same_grid(first.args.get("puzzle"), case.kind, case.grid),
+        intact_after=bool(first) and same_grid(first.args_used.get("puzzle"), case.kind, case.grid),
+        delivered=bool(result and result.solution_text in reply.text),
+        correct=bool(result and result.verified and result.solution_text in reply.text),
+        latency_ms=reply.latency_ms,
+        tokens_out=reply.tokens_out,
+        iterations=reply.iterations,
+    )
+
+
+def generation_speed(model, runs: int = 3, tokens: int = 128) -> float:
+    """Plain generation speed in tokens/s (no tools), best of a few runs."""
+    speeds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        message = model.bind(max_tokens=tokens).invoke("Write a short story about a robot.")
+        elapsed = time.perf_counter() - start
+        speeds.append((message.usage_metadata or {}).get("output_tokens", 0) / elapsed)
+    return max(speeds)
+
+
+def summary(rows: list[Row]) -> dict:
+    def rate(field: str) -> float:
+        return round(sum(getattr(r, field) for r in rows) / len(rows), 3)
+
+    return {
+        "n": len(rows),
+        "tool_call_rate": rate("tool_called"),
+        "args_intact_before_snap": rate("intact_before"),
+        "args_intact_after_snap": rate("intact_after"),
+        "tool_solution_in_answer": rate("delivered"),
+        "end_to_end_correct": rate("correct"),
+        "latency_ms_median": round(statistics.median(r.latency_ms for r in rows), 1),
+        "tokens_out_mean": round(statistics.mean(r.tokens_out for r in rows), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", default="local", choices=["local", "openai", "hf"])
+    parser.add_argument("--base-url")
+    parser.add_argument("--model")
+    parser.add_argument("--mode", choices=["routed", "auto"], default="routed")
+    parser.add_argument("--n-sudoku", type=int, default=20)
+    parser.add_argument("--n-maze", type=int, default=10)
+    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+
+    options = {"max_tokens": args.max_tokens}
+    if args.backend == "openai":
+        options |= {"base_url": args.base_url, "model": args.model}
+    elif args.model:
+        options["model"] = args.model
+    model = make_chat_model(args.backend, **options)
+    capabilities = capabilities_of(model)
+    if args.mode == "auto":
+        capabilities = capabilities.model_copy(update={"tool_choice": "auto"})
+    agent = build_agent(model, tools=trm_tools(SolverPool()), capabilities=capabilities)
+
+    rows = []
+    for i, case in enumerate(cases(args.n_sudoku, args.n_maze, args.seed)):
+        row = score(case, agent.run(case.prompt))
+        rows.append(row)
+        print(f"{i + 1:3d} {case.kind:6s} {row.model_dump_json()}", flush=True)
+    report = {
+        "backend": args.backend,
+        "mode": args.mode,
+        "by_kind": {
+            kind: summary([r for r in rows if r.kind == kind])
+            for kind in ("sudoku", "maze")
+            if any(r.kind == kind for r in rows)
+        },
+        "generation_tokens_per_s": round(generation_speed(model), 1),
+    }
+    if hasattr(model, "close"):
+        model.close()
+    print(json.dumps(report, indent=2))
+    if args.out:
+        args.out.write_text(
+            json.dumps({**report, "rows": [r.model_dump() for r in rows]}, indent=2)
+        )
+
+
+if __name__ == "__main__":
+    main()
