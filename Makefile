@@ -22,6 +22,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/trm-tool solve --kind sudoku "$$(cat examples/sudoku_easy.txt)"
+	$(BIN)/python evals/run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
