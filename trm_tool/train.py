@@ -208,7 +208,7 @@ def train(config: TrainConfig, kind: PuzzleKind | None = None) -> Path:
     torch.manual_seed(config.seed)
     ema = EMA(model, config.ema_decay)
     optimizer = make_optimizer(model, config)
-    counters = {"step": 0, "examples": 0, "elapsed_s": 0.0, "seed_offset": 0}
+    counters = {"step": 0, "examples": 0, "elapsed_s": 0.0}
     if config.resume:
         counters = load_resume_state(Path(config.resume), model, ema, optimizer)
     if device.type == "cuda" and config.compile:
@@ -397,7 +397,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-latent-steps", type=int, default=6, help="n")
     p.add_argument("--n-improve-steps", type=int, default=3, help="T")
     p.add_argument("--max-supervision-steps", type=int, default=16, help="N_sup")
-    p.add_argument("--puzzle-prefix-len", type=int, default=0)
     p.add_argument("--loss", choices=["softmax", "stablemax"], default="softmax")
     p.add_argument("--batch-size", type=int, default=96)
     p.add_argument("--lr", type=float, default=1e-3)
