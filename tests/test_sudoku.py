@@ -179,6 +179,18 @@ def test_one_line_grids_are_found_inside_a_sentence(wrap, fmt):
     assert parse(render(puzzle, grid_of(CLASSIC_SOLUTION))).grid == grid_of(CLASSIC_SOLUTION)
 
 
+@pytest.mark.parametrize("lead", ["Solve this sudoku:", "Please solve: ", "puzzle"])
+@pytest.mark.parametrize("separator", ["", " "])
+def test_a_first_row_on_the_same_line_as_the_prose_is_read(lead, separator):
+    rows = [CLASSIC[r * 9 : r * 9 + 9] for r in range(9)]
+    rows = [separator.join(row) for row in rows]
+    text = f"{lead} {rows[0]}\n" + "\n".join(rows[1:]) + "\nthanks!"
+    puzzle = parse(text)
+    assert puzzle.grid == grid_of(CLASSIC)
+    answer = render(puzzle, grid_of(CLASSIC_SOLUTION))
+    assert parse(answer).grid == grid_of(CLASSIC_SOLUTION) and lead not in answer
+
+
 def test_render_without_a_known_layout_is_pretty_and_to_line_is_canonical():
     grid = grid_of(CLASSIC)
     assert render(Puzzle(kind="sudoku", grid=grid), grid) == pretty(grid)

@@ -27,6 +27,11 @@ class AccuracyRow(BaseModel):
     verified: float | None
     pass_at_2: float
     mean_steps: float
+    tasks: int | None = None
+    """Distinct tasks (ARC), where test pairs group into tasks."""
+    task_pass_at_2: float | None = None
+    """ARC's official score: per task the share of its test outputs right within two
+    attempts, averaged over tasks."""
 
 
 class SpeedRow(BaseModel):
@@ -41,15 +46,19 @@ def accuracy(solver: Solver, tier: str, n: int, views: int, max_steps: int | Non
     solver.views = views
     exact = verified = top2 = steps = 0
     checkable = False
+    by_task: dict[str, list[bool]] = {}
     for start in range(0, len(pairs), 64):
         chunk = pairs[start : start + 64]
         results = solver.solve_puzzles([p for p, _ in chunk], max_steps)
-        for (_, solution), result in zip(chunk, results):
+        for (puzzle, solution), result in zip(chunk, results):
             exact += result.grid == solution
             top2 += solution in result.attempts[:2]
             verified += bool(result.verified)
             checkable |= result.verified is not None
             steps += result.steps
+            if puzzle.task_id:
+                by_task.setdefault(puzzle.task_id, []).append(solution in result.attempts[:2])
+    task_scores = [sum(right) / len(right) for right in by_task.values()]
     low, high = wilson_interval(exact, len(pairs))
     return AccuracyRow(
         tier=tier,
@@ -60,6 +69,8 @@ def accuracy(solver: Solver, tier: str, n: int, views: int, max_steps: int | Non
         verified=round(verified / len(pairs), 4) if checkable else None,
         pass_at_2=round(top2 / len(pairs), 4),
         mean_steps=round(steps / len(pairs), 2),
+        tasks=len(by_task) or None,
+        task_pass_at_2=round(sum(task_scores) / len(task_scores), 4) if task_scores else None,
     )
 
 
@@ -121,6 +132,10 @@ def format_table(report: dict) -> str:
             f"{r['tier']:<11} {r['views']:>5} {r['n']:>5}   {r['exact']:.3f}   {ci:<17} "
             f"{verified:>8}  {r['pass_at_2']:.3f}  {r['mean_steps']:>10.2f}"
         )
+        if r["tasks"]:
+            lines.append(
+                f"{'':<11} per task: {r['tasks']} tasks, pass@2 score {r['task_pass_at_2']:.4f}"
+            )
     lines.append("batch   puzzles/s   median ms per batch")
     for s in report["speed"]:
         lines.append(f"{s['batch']:>5}   {s['puzzles_per_s']:>9.1f}   {s['p50_ms']:>10.1f}")

@@ -127,7 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--kind", required=True, choices=KIND_NAMES)
     bench.add_argument("--checkpoint")
     bench.add_argument("--tier", help="comma-separated tiers (default: all)")
-    bench.add_argument("--n", type=int, default=200, help="held-out puzzles per tier")
+    bench.add_argument(
+        "--n",
+        type=int,
+        default=200,
+        help="held-out puzzles per tier (ARC: evaluation test pairs, 0 = all of them)",
+    )
     bench.add_argument("--views", default="1,8", help="view counts to measure accuracy with")
     bench.add_argument("--batches", default="1,64,256")
     bench.add_argument("--max-steps", type=int)

@@ -55,14 +55,38 @@ def collate(examples: list[Example], canvas: tuple[int, int]) -> tuple[Tensor, T
 
 @cache
 def held_out(kind: PuzzleKind, tier: str, n: int) -> tuple[tuple[Puzzle, Grid], ...]:
-    """The fixed held-out set of a kind and tier: the same n puzzles on every machine."""
+    """The fixed held-out set of a kind and tier: the same n puzzles on every machine.
+
+    Kinds with a fixed evaluation split (ARC) give its first n test pairs (all when n is 0),
+    whose outputs training never sees; generated kinds give n puzzles from a held-out seed."""
+    evaluation_puzzles = getattr(kind, "evaluation_puzzles", None)
+    if evaluation_puzzles is not None:
+        pairs = [(puzzle, answers[0]) for puzzle, answers in evaluation_puzzles(tier)]
+        return tuple(pairs[:n] if n else pairs)
+    if n < 1:
+        raise ValueError(f"a held-out set of generated {kind.name} puzzles needs n >= 1, not {n}")
     rng = random.Random(f"{HELD_OUT_SEED}/{kind.name}/{tier}")
     return tuple(kind.generate(rng, tier) for _ in range(n))
 
 
+def training_task_ids(kind: PuzzleKind, tiers: list[str]) -> list[str]:
+    """Ids of the tasks that get a learned embedding each: kinds whose training material is a
+    fixed set of tasks (ARC) have them; generated kinds have none. Sorted: position = row."""
+    task_ids = getattr(kind, "training_task_ids", None)
+    return sorted({t for tier in tiers for t in task_ids(tier)}) if task_ids else []
+
+
+def task_rows(task_ids: list[str]) -> dict[str, int]:
+    """Row of each task's learned embedding."""
+    return {task_id: row for row, task_id in enumerate(task_ids)}
+
+
 @cache
 def held_out_keys(kind: PuzzleKind, tiers: tuple[str, ...], n: int) -> frozenset[str]:
-    """Canonical keys of the held-out puzzles, which training must never see."""
+    """Canonical keys of the first n held-out puzzles per tier, which training must never
+    see (none when n is 0)."""
+    if n == 0:
+        return frozenset()
     return frozenset(
         kind.canonical_key(puzzle.grid) for tier in tiers for puzzle, _ in held_out(kind, tier, n)
     )

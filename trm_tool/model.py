@@ -235,13 +235,18 @@ class TRM(nn.Module):
 
     # -- inputs
 
-    def embed_question(self, tokens: Tensor, puzzle_ids: Tensor | None = None) -> Tensor:
-        """[B, H, W] token ids (+ [B] puzzle ids) -> x: [B, prefix + H*W, D]."""
+    def embed_question(
+        self, tokens: Tensor, puzzle_ids: Tensor | None = None, task_vectors: Tensor | None = None
+    ) -> Tensor:
+        """[B, H, W] token ids (+ [B] puzzle ids, or [B, prefix * D] task vectors fitted
+        outside the table) -> x: [B, prefix + H*W, D]."""
         x = self.embed(tokens.flatten(1)) * self.embed_scale
         if self.config.n_puzzles:
-            if puzzle_ids is None:
-                raise ValueError("this model needs puzzle ids")
-            prefix = self.puzzle_embed(puzzle_ids).view(len(tokens), -1, self.config.hidden)
+            if task_vectors is None:
+                if puzzle_ids is None:
+                    raise ValueError("this model needs puzzle ids")
+                task_vectors = self.puzzle_embed(puzzle_ids)
+            prefix = task_vectors.view(len(tokens), -1, self.config.hidden)
             x = torch.cat([prefix * self.embed_scale, x], dim=1)
         return x
 

@@ -20,6 +20,8 @@ import torch
 from pydantic import BaseModel, Field
 
 from .checkpoint import CheckpointError, ModelCard, load, shipped
+from .data import task_rows
+from .fitting import FitConfig, fit_task_vector
 from .model import TRM
 from .puzzles import Grid, Puzzle, PuzzleError, PuzzleKind, get_kind
 from .puzzles.base import Identity
@@ -100,6 +102,7 @@ class Solver:
         seed: int = 0,
         max_batch: int = 64,
         batch_wait_ms: float = 5.0,
+        fit: FitConfig | None = None,
     ):
         self.kind, self.model, self.card, self.device = kind, model.to(device).eval(), card, device
         self.views, self.max_steps, self.seed = max(1, views), max_steps, seed
@@ -110,6 +113,10 @@ class Solver:
         self._worker_lock = threading.Lock()
         self.batch_sizes: list[int] = []
         """Sizes of the batches the worker ran (for metrics)."""
+        self.rows = task_rows(card.task_ids)
+        """Task id (or demonstrations, for fitted tasks) -> embedding row."""
+        self.fit = fit or FitConfig()
+        self.fit_stats: list[dict] = []
 
     def solve(self, text: str, max_steps: int | None = None) -> SolveResult:
         """Solve one puzzle given as text; PuzzleError on bad input. Concurrent calls from
@@ -175,7 +182,9 @@ class Solver:
         grids = [aug.apply(puzzles[p].grid) for p, _, aug in flat]
         candidates: list[list[Candidate]] = [[] for _ in puzzles]
         with self._lock:
-            predictions = self.predict(grids, max_steps or self.max_steps)
+            rows = [self.task_row(puzzle) for puzzle in puzzles]
+            ids = [rows[p] for p, _, _ in flat]
+            predictions = self.predict(grids, max_steps or self.max_steps, ids)
         for (p, _, aug), (tokens, confidence, steps) in zip(flat, predictions):
             grid = aug.invert(self.kind.decode(tokens))
             candidates[p].append(Candidate(grid=grid, confidence=confidence, steps=steps))
@@ -188,9 +197,37 @@ class Solver:
         rng = random.Random(f"{self.seed}/{puzzle.grid}")
         return [Identity()] + [self.kind.random_augmentation(rng) for _ in range(self.views - 1)]
 
+    def task_row(self, puzzle: Puzzle) -> int:
+        """The embedding row of the puzzle's task (0 for models without task embeddings)."""
+        if not self.model.config.n_puzzles:
+            return 0
+        key = puzzle.task_id or f"fitted:{puzzle.examples!r}"
+        if key not in self.rows:
+            self.rows[key] = self.fit_task(puzzle)
+        return self.rows[key]
+
+    def fit_task(self, puzzle: Puzzle) -> int:
+        """Test-time fitting: learn an embedding row for a task the model never trained on
+        from its demonstration pairs (fitting.py), append it to the table, return its row."""
+        if not puzzle.examples:
+            raise PuzzleError(
+                f"This {self.kind.name} model needs the task's demonstration pairs to learn "
+                "a task it has not seen; give at least one input/output example."
+            )
+        vector, stats = fit_task_vector(self.model, self.kind, puzzle.examples, self.fit)
+        table = self.model.puzzle_embed
+        table.weight = torch.nn.Parameter(torch.cat([table.weight.data, vector[None]]))
+        table.num_embeddings += 1
+        self.fit_stats.append(stats)
+        return table.num_embeddings - 1
+
     @torch.no_grad()
-    def predict(self, grids: list[Grid], max_steps: int | None) -> list[tuple]:
-        """Batched recursion over grids, grouped by encoded shape -> (tokens, conf, steps)."""
+    def predict(
+        self, grids: list[Grid], max_steps: int | None, ids: list[int] | None = None
+    ) -> list[tuple]:
+        """Batched recursion over grids (with their task embedding rows), grouped by encoded
+        shape -> (tokens, conf, steps)."""
+        ids = ids or [0] * len(grids)
         encoded = [self.kind.encode(grid) for grid in grids]
         by_shape: dict[tuple, list[int]] = {}
         for i, tokens in enumerate(encoded):
@@ -199,8 +236,9 @@ class Solver:
         autocast = torch.autocast("cuda", torch.bfloat16, enabled=self.device.type == "cuda")
         for index in by_shape.values():
             batch = torch.stack([encoded[i] for i in index]).to(self.device)
+            batch_ids = torch.tensor([ids[i] for i in index], device=self.device)
             with autocast:
-                prediction = self.model.predict(batch, max_steps=max_steps)
+                prediction = self.model.predict(batch, batch_ids, max_steps=max_steps)
             tokens, conf, steps = (
                 t.cpu() for t in (prediction.tokens, prediction.confidence, prediction.steps)
             )

@@ -30,7 +30,7 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from . import checkpoint
-from .data import IGNORE, PuzzleStream, collate, held_out
+from .data import IGNORE, PuzzleStream, collate, held_out, task_rows, training_task_ids
 from .model import EMA, TRM, TRMConfig, token_loss
 from .puzzles import PuzzleKind, get_kind
 
@@ -134,8 +134,17 @@ class Slots:
 
 
 @torch.no_grad()
-def evaluate(model: TRM, kind: PuzzleKind, tiers: list[str], size: int, device: torch.device):
-    """Exact accuracy and mean halting step per tier on the fixed held-out sets."""
+def evaluate(
+    model: TRM,
+    kind: PuzzleKind,
+    tiers: list[str],
+    size: int,
+    device: torch.device,
+    rows: dict[str, int] | None = None,
+):
+    """Exact accuracy and mean halting step per tier on the fixed held-out sets (one view).
+    `rows` maps task ids to embedding rows for models with per-task embeddings."""
+    rows = rows or {}
     results = {}
     for tier in tiers:
         pairs = held_out(kind, tier, size)
@@ -147,7 +156,8 @@ def evaluate(model: TRM, kind: PuzzleKind, tiers: list[str], size: int, device: 
                 by_shape.setdefault(tuple(kind.encode(puzzle.grid).shape), []).append(i)
             for index in by_shape.values():
                 tokens = torch.stack([kind.encode(chunk[i][0].grid) for i in index]).to(device)
-                prediction = model.predict(tokens)
+                ids = torch.tensor([rows.get(chunk[i][0].task_id or "", 0) for i in index])
+                prediction = model.predict(tokens, ids.to(device))
                 for row, i in enumerate(index):
                     exact += kind.decode(prediction.tokens[row].cpu()) == chunk[i][1]
                 steps += prediction.steps.float().sum().item()
@@ -201,6 +211,12 @@ def train(config: TrainConfig, kind: PuzzleKind | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
 
     model_config = config.model or TRMConfig(vocab_size=kind.vocab_size)
+    task_ids = training_task_ids(kind, tiers) if model_config.n_puzzles else []
+    if len(task_ids) != model_config.n_puzzles:
+        raise ValueError(
+            f"model has {model_config.n_puzzles} task embeddings, data has {len(task_ids)} tasks"
+        )
+    rows = task_rows(task_ids)
     model = TRM(model_config).to(device)
     if config.init_from:
         start_model, _ = checkpoint.load(config.init_from, device)
@@ -220,6 +236,7 @@ def train(config: TrainConfig, kind: PuzzleKind | None = None) -> Path:
         curriculum=config.curriculum,
         pool_size=config.pool_size,
         held_out_size=config.eval_size,
+        puzzle_ids=rows,
     )
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     metrics_log = open(out / "metrics.jsonl", "a") if rank == 0 else None
@@ -310,7 +327,9 @@ def train(config: TrainConfig, kind: PuzzleKind | None = None) -> Path:
         if config.max_steps and counters["step"] >= config.max_steps:
             break
         if rank == 0 and time.time() - last_eval > config.eval_every_s:
-            log_eval(model, ema, kind, config, tiers, device, counters, start_time, metrics_log)
+            log_eval(
+                model, ema, kind, config, tiers, device, counters, start_time, metrics_log, rows
+            )
             last_eval = time.time()
 
     bar.close()
@@ -318,10 +337,10 @@ def train(config: TrainConfig, kind: PuzzleKind | None = None) -> Path:
     path = out / f"{config.kind}.safetensors"
     if rank == 0:
         results = log_eval(
-            model, ema, kind, config, tiers, device, counters, start_time, metrics_log
+            model, ema, kind, config, tiers, device, counters, start_time, metrics_log, rows
         )
         save_resume_state(out / "resume.safetensors", model, ema, optimizer, counters)
-        save_checkpoint(model, ema, config, path, counters, results, device)
+        save_checkpoint(model, ema, config, path, counters, results, device, task_ids)
         print(json.dumps({"checkpoint": str(path), "held_out": results, **counters}))
     if distributed:
         dist.destroy_process_group()
@@ -335,9 +354,11 @@ def ema_model(model: TRM, ema: EMA) -> TRM:
     return shadow.eval()
 
 
-def log_eval(model, ema, kind, config, tiers, device, counters, start_time, metrics_log) -> dict:
+def log_eval(
+    model, ema, kind, config, tiers, device, counters, start_time, metrics_log, rows
+) -> dict:
     """Evaluate the EMA weights on the held-out sets and log the result."""
-    results = evaluate(ema_model(model, ema), kind, tiers, config.eval_size, device)
+    results = evaluate(ema_model(model, ema), kind, tiers, config.eval_size, device, rows)
     row = {
         "step": counters["step"],
         "elapsed_s": round(time.time() - start_time, 1),
@@ -349,7 +370,7 @@ def log_eval(model, ema, kind, config, tiers, device, counters, start_time, metr
     return results
 
 
-def save_checkpoint(model, ema, config, path, counters, results, device) -> None:
+def save_checkpoint(model, ema, config, path, counters, results, device, task_ids) -> None:
     device_name = (
         torch.cuda.get_device_name(device)
         if device.type == "cuda"
@@ -358,6 +379,7 @@ def save_checkpoint(model, ema, config, path, counters, results, device) -> None
     card = checkpoint.ModelCard(
         kind=config.kind,
         config=model.config,
+        task_ids=task_ids,
         training={
             "config": config.model_dump(exclude={"model"}),
             "optimizer_steps": counters["step"],
@@ -398,6 +420,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-improve-steps", type=int, default=3, help="T")
     p.add_argument("--max-supervision-steps", type=int, default=16, help="N_sup")
     p.add_argument("--loss", choices=["softmax", "stablemax"], default="softmax")
+    p.add_argument(
+        "--task-prefix-len",
+        type=int,
+        default=1,
+        help="prefix tokens of each task's learned embedding (kinds with fixed tasks: ARC)",
+    )
     p.add_argument("--batch-size", type=int, default=96)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=0.1)
@@ -420,6 +448,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     kind = get_kind(args.kind)
     tiers = args.tiers.split(",") if args.tiers else list(kind.tiers)
     grid_shape = kind.canvas_shape(tiers[-1]) if args.mixer == "mlp_t" else None
+    n_tasks = len(training_task_ids(kind, tiers))
     model = TRMConfig(
         vocab_size=kind.vocab_size,
         hidden=args.hidden,
@@ -430,6 +459,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         n_latent_steps=args.n_latent_steps,
         n_improve_steps=args.n_improve_steps,
         max_supervision_steps=args.max_supervision_steps,
+        n_puzzles=n_tasks,
+        puzzle_prefix_len=args.task_prefix_len if n_tasks else 0,
         loss=args.loss,
     )
     return TrainConfig(

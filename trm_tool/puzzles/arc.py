@@ -16,7 +16,7 @@ import random
 import re
 import struct
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -612,6 +612,29 @@ def load_tasks(corpus: str, split: str) -> list[Task]:
     return list(_corpus(corpus)[split])
 
 
+def _demonstrations_key(pairs: list[Pair]) -> str:
+    return repr(sorted(repr(pair) for pair in pairs))
+
+
+@functools.cache
+def _known_tasks() -> dict[str, str]:
+    """Demonstrations key -> task id, over both splits of every corpus."""
+    return {
+        _demonstrations_key(task.train): task.task_id
+        for corpus in CORPORA
+        for split in SPLITS
+        for task in load_tasks(corpus, split)
+    }
+
+
+def _resolve_task_id(puzzle: Puzzle) -> str | None:
+    known = _known_tasks()
+    found = known.get(_demonstrations_key(puzzle.examples))
+    if found is not None or puzzle.task_id in known.values():
+        return found
+    return puzzle.task_id
+
+
 @functools.cache
 def _training_material(tier: str) -> tuple[list[tuple[str, list[Pair]]], list[tuple[int, int]]]:
     """(task id, usable pairs) per task, and a flat (task, pair) index to draw pairs uniformly.
@@ -697,10 +720,13 @@ class ArcKind:
         return self.parse_all(text)[0]
 
     def parse_all(self, text: str) -> list[Puzzle]:
-        """One Puzzle per test input of the task, each with all the demonstration pairs."""
+        """One Puzzle per test input of the task, each with all the demonstration pairs.
+        A task whose demonstrations are those of an ARC-AGI task gets that task's id (which
+        selects its learned embedding); a given id that names a different task is dropped."""
         text = require_text(text, "ARC task")
         task = _find_json_task(text)
-        return _puzzles_from_text(text) if task is None else _puzzles_from_json(task)
+        puzzles = _puzzles_from_text(text) if task is None else _puzzles_from_json(task)
+        return [replace(p, task_id=_resolve_task_id(p)) for p in puzzles]
 
     def render(self, puzzle: Puzzle, grid: Grid) -> str:
         """The output grid in the input's format: digit rows (ARC's own) unless the task was

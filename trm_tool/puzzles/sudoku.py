@@ -610,18 +610,31 @@ def _lines(text: str) -> Iterator[_Line]:
         start = end + 1
 
 
-def _blocks(text: str) -> Iterator[list[_Line]]:
-    """Runs of consecutive grid-like lines (rows, rules, empty lines) holding a row."""
+def _blocks(text: str) -> Iterator[tuple[_Line | None, list[_Line]]]:
+    """Runs of consecutive grid-like lines (rows, rules, empty lines) holding a row, each with
+    the prose line just before it (which may end with the grid's first row)."""
+    lead: _Line | None = None
     block: list[_Line] = []
     for line in _lines(text):
         if line.kind != "other":
             block.append(line)
             continue
         if any(b.kind == "row" for b in block):
-            yield block
-        block = []
+            yield lead, block
+        lead, block = line, []
     if any(b.kind == "row" for b in block):
-        yield block
+        yield lead, block
+
+
+def _lead_row(text: str, line: _Line) -> _Line | None:
+    """A first row written after prose on the same line ("Solve this: 53..7...."): the
+    longest tail of the line, cut after a space or colon, that reads as a row of 9 cells."""
+    for start in range(line.start + 1, line.end):
+        if text[start - 1] in " :\t" and not text[start].isspace():
+            tail = _classify(text, start, line.end)
+            if tail.kind == "row" and len(tail.cells) == 9:
+                return tail
+    return None
 
 
 def _rows_with_spaces(text: str, block: list[_Line]) -> list[_Line]:
@@ -637,11 +650,14 @@ def _rows_with_spaces(text: str, block: list[_Line]) -> list[_Line]:
     return rows
 
 
-def _read_block(text: str, block: list[_Line]) -> _Found | _Miss:
+def _read_block(text: str, block: list[_Line], lead: _Line | None = None) -> _Found | _Miss:
     rows = _rows_with_spaces(text, block)
     for chosen in (rows, [r for r in rows if not r.dashes], _nine_row_run(rows)):
         if chosen and sum(len(r.cells) for r in chosen) == 81:
             return _block_found(text, block, chosen)
+    head = _lead_row(text, lead) if lead is not None else None
+    if head is not None and 9 + sum(len(r.cells) for r in rows) == 81:
+        return _block_found(text, [head, *block], [head, *rows])
     total = sum(len(r.cells) for r in rows)
     lines = f" in {len(rows)} lines" if len(rows) > 1 else ""
     reason = f"found {total} cells{lines}, expected 81 (9 rows of 9)"
@@ -684,8 +700,8 @@ def _block_found(text: str, block: list[_Line], rows: list[_Line]) -> _Found:
 
 def _read_lines(text: str) -> _Found | _Miss | None:
     best: _Miss | None = None
-    for block in _blocks(text):
-        result = _read_block(text, block)
+    for lead, block in _blocks(text):
+        result = _read_block(text, block, lead)
         if isinstance(result, _Found):
             return result
         if best is None or result.weight > best.weight:
