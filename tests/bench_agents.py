@@ -6,7 +6,7 @@
 
 Per puzzle kind: how often the right tool was called, how often the puzzle argument was intact
 (the same grid as the user's) before and after copy-safe snapping, how often the tool's
-solution reached the user's answer, how often that answer held a verified solution, and the
+solution reached the user's answer, how often that answer was the right solution, and the
 model's speed (tokens/s, latency).
 """
 
@@ -26,6 +26,7 @@ from agents import build_agent, make_chat_model
 from agents.agent import AgentReply
 from agents.models import capabilities_of
 from trm_tool.puzzles import Puzzle, PuzzleError, parse
+from trm_tool.puzzles import arc as arc_kind
 from trm_tool.puzzles import maze as maze_kind
 from trm_tool.puzzles import sudoku as sudoku_kind
 from trm_tool.tool import SolverPool, trm_tools
@@ -41,6 +42,13 @@ SUDOKU_ASKS = [
     "Complete this 9x9 grid so every row, column and box has 1-9:\n{grid}",
     "What is the answer to this sudoku? {grid}",
     "Help! {grid}",
+    "My kid brought this home from school, no idea how to finish it:\n{grid}",
+    "sudoku pls\n{grid}",
+    "Fill the blanks (0 = empty):\n{grid}\nShow the full grid.",
+    "Give me the unique solution of\n{grid}",
+    "Is this solvable? If so, solve it.\n{grid}",
+    "Solve the following puzzle and print the completed grid only.\n\n{grid}",
+    "Could you work out this number puzzle?\n{grid}",
 ]
 MAZE_ASKS = [
     "Find the shortest path from S to G in this maze:\n{grid}",
@@ -48,13 +56,32 @@ MAZE_ASKS = [
     "How do I get from S to G?\n```\n{grid}\n```",
     "{grid}\nWhat's the shortest route from start to goal?",
     "Here is a maze (walls are #). Show me the path.\n{grid}",
+    "Route me through this labyrinth, marking the path:\n{grid}",
+    "maze:\n{grid}\nplease solve",
+    "Draw the shortest way out from S to G:\n\n{grid}",
+    "I need the quickest path between the start and the goal here.\n{grid}",
+    "Can you navigate this grid from S to G without crossing walls?\n{grid}",
+    "Please mark the shortest S-to-G route in this map:\n```\n{grid}\n```",
 ]
+ARC_ASKS = [
+    "Here is an ARC puzzle. Work out the rule and give the test output.\n\n{grid}",
+    "Solve this ARC-AGI task:\n{grid}",
+    "{grid}\n\nWhat is the output for the test input?",
+    "Figure out the transformation from the examples and apply it:\n{grid}",
+    "ARC task below. Predict the output grid.\n```\n{grid}\n```",
+    "These input/output pairs follow one rule. What does the test input become?\n{grid}",
+    "Abstract reasoning puzzle:\n{grid}\nAnswer with the output grid.",
+]
+ARC_STYLES = [{"format": "digits"}, {"format": "digits", "sep": " "}, {"format": "json"}]
+ARC_MAX_CELLS = 700
+"""Tasks with more cells than this are skipped: the prompt must fit the small model's context."""
 
 
 class Case(BaseModel):
     kind: str
     prompt: str
     grid: list[list[int]]
+    answer: list[list[int]]
 
 
 def sudoku_texts(puzzle: Puzzle) -> list[str]:
@@ -68,6 +95,7 @@ def sudoku_texts(puzzle: Puzzle) -> list[str]:
         "\n".join(row.replace("0", ".") for row in rows),
         json.dumps(grid),
         ", ".join(str(d) for row in grid for d in row),
+        "\n".join(" ".join(row.replace("0", "_")) for row in rows),
     ]
 
 
@@ -93,24 +121,37 @@ def maze_texts(puzzle: Puzzle) -> list[str]:
     return texts + [json.dumps({"grid": grid, **ends})]
 
 
-def cases(n_sudoku: int, n_maze: int, seed: int) -> list[Case]:
-    """Fixed prompts: asks x formats x puzzles, cycled."""
-    rng = random.Random(seed)
+def arc_texts(puzzle: Puzzle) -> list[str]:
+    return [arc_kind.task_text(puzzle, style) for style in ARC_STYLES]
+
+
+def arc_cells(puzzle: Puzzle) -> int:
+    grids = [puzzle.grid, *(g for pair in puzzle.examples for g in pair)]
+    return sum(len(g) * len(g[0]) for g in grids)
+
+
+def cases(kinds: list[str], n_per_kind: int, seed: int) -> list[Case]:
+    """Fixed prompts per kind: asks x formats x puzzles, cycled. Sudoku and mazes from the
+    generators; ARC from the ARC-AGI-1 evaluation tasks small enough for the prompt."""
+    arc_pairs = [
+        (p, answers[0])
+        for p, answers in arc_kind.KIND.evaluation_puzzles("arc1")
+        if arc_cells(p) <= ARC_MAX_CELLS
+    ]
+    sources = {
+        "sudoku": (SUDOKU_ASKS, sudoku_texts, lambda r: sudoku_kind.KIND.generate(r, "singles")),
+        "maze": (MAZE_ASKS, maze_texts, lambda r: maze_kind.KIND.generate(r, "small")),
+        "arc": (ARC_ASKS, arc_texts, lambda r: r.choice(arc_pairs)),
+    }
     out = []
-    for i in range(n_sudoku):
-        puzzle, _ = sudoku_kind.KIND.generate(rng, "singles")
-        texts = sudoku_texts(puzzle)
-        ask = SUDOKU_ASKS[i % len(SUDOKU_ASKS)]
-        out.append(
-            Case(kind="sudoku", prompt=ask.format(grid=texts[i % len(texts)]), grid=puzzle.grid)
-        )
-    for i in range(n_maze):
-        puzzle, _ = maze_kind.KIND.generate(rng, "small")
-        texts = maze_texts(puzzle)
-        ask = MAZE_ASKS[i % len(MAZE_ASKS)]
-        out.append(
-            Case(kind="maze", prompt=ask.format(grid=texts[i % len(texts)]), grid=puzzle.grid)
-        )
+    for kind in kinds:
+        asks, texts_of, draw = sources[kind]
+        rng = random.Random(f"{seed}/{kind}")
+        for i in range(n_per_kind):
+            puzzle, answer = draw(rng)
+            texts = texts_of(puzzle)
+            prompt = asks[i % len(asks)].format(grid=texts[i % len(texts)])
+            out.append(Case(kind=kind, prompt=prompt, grid=puzzle.grid, answer=answer))
     return out
 
 
@@ -143,7 +184,7 @@ def score(case: Case, reply: AgentReply) -> Row:
         intact_before=bool(first) and same_grid(first.args.get("puzzle"), case.kind, case.grid),
         intact_after=bool(first) and same_grid(first.args_used.get("puzzle"), case.kind, case.grid),
         delivered=bool(result and result.solution_text in reply.text),
-        correct=bool(result and result.verified and result.solution_text in reply.text),
+        correct=bool(result and result.grid == case.answer and result.solution_text in reply.text),
         latency_ms=reply.latency_ms,
         tokens_out=reply.tokens_out,
         iterations=reply.iterations,
@@ -183,8 +224,8 @@ def main() -> None:
     parser.add_argument("--base-url")
     parser.add_argument("--model")
     parser.add_argument("--mode", choices=["routed", "auto"], default="routed")
-    parser.add_argument("--n-sudoku", type=int, default=20)
-    parser.add_argument("--n-maze", type=int, default=10)
+    parser.add_argument("--n", type=int, default=50, help="prompts per puzzle kind")
+    parser.add_argument("--kinds", default="sudoku,maze,arc")
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path)
@@ -202,7 +243,7 @@ def main() -> None:
     agent = build_agent(model, tools=trm_tools(SolverPool()), capabilities=capabilities)
 
     rows = []
-    for i, case in enumerate(cases(args.n_sudoku, args.n_maze, args.seed)):
+    for i, case in enumerate(cases(args.kinds.split(","), args.n, args.seed)):
         row = score(case, agent.run(case.prompt))
         rows.append(row)
         print(f"{i + 1:3d} {case.kind:6s} {row.model_dump_json()}", flush=True)
@@ -211,7 +252,7 @@ def main() -> None:
         "mode": args.mode,
         "by_kind": {
             kind: summary([r for r in rows if r.kind == kind])
-            for kind in ("sudoku", "maze")
+            for kind in ("sudoku", "maze", "arc")
             if any(r.kind == kind for r in rows)
         },
         "generation_tokens_per_s": round(generation_speed(model), 1),

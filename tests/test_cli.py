@@ -34,3 +34,21 @@ def test_bad_puzzle_is_a_clear_error_not_a_traceback():
     run = trm_tool("solve", "--kind", "sudoku", "1234")
     assert run.returncode == 2
     assert run.stderr.startswith("error:") and "Traceback" not in run.stderr
+
+
+def test_bench_records_its_numbers_and_command_in_the_model_card(tmp_path):
+    from trm_tool import checkpoint
+
+    weights = tmp_path / "sudoku.safetensors"
+    shipped = checkpoint.shipped("sudoku")
+    weights.write_bytes(shipped.read_bytes())
+    checkpoint.card_path(weights).write_text(checkpoint.card_path(shipped).read_text())
+    args = ["bench", "--kind", "sudoku", "--checkpoint", str(weights), "--tier", "singles"]
+    args += ["--n", "4", "--views", "1", "--batches", "1"]
+    run = trm_tool(*args, "--record")
+    assert run.returncode == 0, run.stderr
+    _, card = checkpoint.load(weights)  # the weights still match the card
+    (row,) = card.held_out
+    assert row.n == 4 and row.split == "sudoku/singles held-out, views=1"
+    assert row.command == "trm-tool " + " ".join(args)
+    assert f"{row.exact:.3f}" in run.stdout and card.training["speed"][0]["batch"] == 1

@@ -14,6 +14,7 @@ import time
 import torch
 from pydantic import BaseModel
 
+from .checkpoint import HeldOutResult, ModelCard
 from .data import held_out, wilson_interval
 from .solver import Solver
 
@@ -140,3 +141,26 @@ def format_table(report: dict) -> str:
     for s in report["speed"]:
         lines.append(f"{s['batch']:>5}   {s['puzzles_per_s']:>9.1f}   {s['p50_ms']:>10.1f}")
     return "\n".join(lines)
+
+
+def recorded_card(card: ModelCard, report: dict, command: str) -> ModelCard:
+    """The card with its held-out results and speed replaced by this bench run's, each with
+    the command that reproduces it."""
+    results = [
+        HeldOutResult(
+            split=f"{report['kind']}/{row['tier']} held-out, views={row['views']}",
+            n=row["n"],
+            exact=row["exact"],
+            command=command,
+            extra={
+                k: v for k, v in row.items() if k not in ("tier", "n", "exact") and v is not None
+            }
+            | {"device": report["device"], "threads": report["torch_threads"]},
+        )
+        for row in report["accuracy"]
+    ]
+    training = card.training | {
+        "speed": report["speed"],
+        "peak_memory_mb": report["peak_memory_mb"],
+    }
+    return card.model_copy(update={"held_out": results, "training": training})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from typing import TYPE_CHECKING
 
@@ -50,6 +51,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
+    if args.record:
+        from .checkpoint import save_card, shipped
+
+        command = shlex.join(["trm-tool", *(a for a in args.argv if a != "--record")])
+        path = args.checkpoint or shipped(args.kind)
+        save_card(path, bench.recorded_card(solver.card, report, command))
+        print(f"recorded in the model card of {path}")
     return 0
 
 
@@ -138,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--max-steps", type=int)
     bench.add_argument("--device", default="auto")
     bench.add_argument("--json", help="also write the report to this file")
+    bench.add_argument(
+        "--record", action="store_true", help="write the results into the model card"
+    )
     bench.set_defaults(run=cmd_bench)
 
     serve = sub.add_parser("serve", help="HTTP API (POST /v1/solve, /v1/tools, /metrics)")
@@ -154,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     mcp.set_defaults(run=cmd_mcp)
 
     args = parser.parse_args(argv)
+    args.argv = argv
     try:
         return args.run(args)
     except (PuzzleError, CheckpointError) as err:
