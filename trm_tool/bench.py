@@ -93,6 +93,55 @@ def speed(solver: Solver, tier: str, batch: int, repeats: int) -> SpeedRow:
     )
 
 
+class HaltingRow(BaseModel):
+    """Early halting against the reference way (every example runs all N_sup steps)."""
+
+    batch: int
+    steps_budget: int
+    early_halting_puzzles_per_s: float
+    all_steps_puzzles_per_s: float
+    speedup: float
+    early_halting_exact: float
+    all_steps_exact: float
+
+
+def halting_gain(solver: Solver, tier: str, batch: int, repeats: int = 3) -> HaltingRow:
+    """Raw model throughput (one view) with and without per-example early halting, and the
+    exact accuracy of each on the same held-out batch."""
+    pairs = held_out(solver.kind, tier, batch)
+    kind, model, device = solver.kind, solver.model, solver.device
+    tokens = torch.stack([kind.encode(p.grid) for p, _ in pairs]).to(device)
+    ids = torch.tensor([solver.task_row(p) for p, _ in pairs], device=device)
+    autocast = torch.autocast("cuda", torch.bfloat16, enabled=device.type == "cuda")
+
+    def measure(early_halting: bool) -> tuple[float, float]:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            with autocast:
+                prediction = model.predict(tokens, ids, early_halting=early_halting)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+        right = sum(
+            kind.decode(prediction.tokens[i].cpu()) == solution
+            for i, (_, solution) in enumerate(pairs)
+        )
+        return len(pairs) / statistics.median(times), right / len(pairs)
+
+    fast, fast_exact = measure(True)
+    slow, slow_exact = measure(False)
+    return HaltingRow(
+        batch=len(pairs),
+        steps_budget=model.config.max_supervision_steps,
+        early_halting_puzzles_per_s=round(fast, 1),
+        all_steps_puzzles_per_s=round(slow, 1),
+        speedup=round(fast / slow, 2),
+        early_halting_exact=round(fast_exact, 4),
+        all_steps_exact=round(slow_exact, 4),
+    )
+
+
 def peak_memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
@@ -110,12 +159,14 @@ def run(
     """The whole benchmark as one JSON-able dict."""
     rows = [accuracy(solver, tier, n, v, max_steps) for tier in tiers for v in views]
     speeds = [speed(solver, tiers[-1], b, repeats=3 if b > 1 else 20) for b in batches]
+    halting = halting_gain(solver, tiers[0], max(batches))
     return {
         "kind": solver.kind.name,
         "device": str(solver.device),
         "checkpoint_sha256": solver.card.sha256,
         "accuracy": [r.model_dump() for r in rows],
         "speed": [s.model_dump() for s in speeds],
+        "halting": halting.model_dump(),
         "peak_memory_mb": round(peak_memory_mb(solver.device), 1),
         "torch_threads": torch.get_num_threads(),
     }
@@ -140,6 +191,13 @@ def format_table(report: dict) -> str:
     lines.append("batch   puzzles/s   median ms per batch")
     for s in report["speed"]:
         lines.append(f"{s['batch']:>5}   {s['puzzles_per_s']:>9.1f}   {s['p50_ms']:>10.1f}")
+    h = report["halting"]
+    lines.append(
+        f"early halting at batch {h['batch']}: {h['early_halting_puzzles_per_s']:.1f} puzzles/s "
+        f"(exact {h['early_halting_exact']:.3f}) vs all {h['steps_budget']} steps "
+        f"{h['all_steps_puzzles_per_s']:.1f} puzzles/s (exact {h['all_steps_exact']:.3f}): "
+        f"{h['speedup']:.2f}x"
+    )
     return "\n".join(lines)
 
 

@@ -306,10 +306,15 @@ class TRM(nn.Module):
 
     @torch.no_grad()
     def predict(
-        self, tokens: Tensor, puzzle_ids: Tensor | None = None, max_steps: int | None = None
+        self,
+        tokens: Tensor,
+        puzzle_ids: Tensor | None = None,
+        max_steps: int | None = None,
+        early_halting: bool = True,
     ) -> Prediction:
         """Inference with per-example early halting: an example leaves the batch once its halt
-        logit turns positive or `max_steps` (default N_sup; may be larger) is spent."""
+        logit turns positive or `max_steps` (default N_sup; may be larger) is spent. Without
+        early halting every example runs all `max_steps` (the reference way, for benchmarks)."""
         max_steps = max_steps or self.config.max_supervision_steps
         batch, height, width = tokens.shape
         x = self.embed_question(tokens, puzzle_ids)
@@ -321,7 +326,7 @@ class TRM(nn.Module):
         active = torch.arange(batch, device=tokens.device)
         for step in range(1, max_steps + 1):
             answer, latent, logits, halt_logit = self.supervision_step(x, answer, latent, rotary)
-            done = (halt_logit > 0) | (step == max_steps)
+            done = ((halt_logit > 0) & early_halting) | (step == max_steps)
             finished = active[done]
             out_tokens[finished] = logits[done].argmax(-1).view(-1, height, width)
             out_steps[finished] = step
