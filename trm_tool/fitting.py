@@ -78,6 +78,7 @@ def demonstration_loss(
     return round(last.item(), 4)
 
 
+@torch.enable_grad()
 def fit_task_vector(
     model: TRM, kind: PuzzleKind, examples: list[tuple[Grid, Grid]], config: FitConfig
 ) -> tuple[torch.Tensor, dict]:
