@@ -54,11 +54,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.record:
         from .checkpoint import save_card, shipped
 
-        command = shlex.join(["trm-tool", *(a for a in args.argv if a != "--record")])
+        command = shlex.join(["trm-tool", *reproducing_args(args.argv)])
         path = args.checkpoint or shipped(args.kind)
         save_card(path, bench.recorded_card(solver.card, report, command))
         print(f"recorded in the model card of {path}")
     return 0
+
+
+def reproducing_args(argv: list[str]) -> list[str]:
+    """A bench command line without the flags that only say where results go."""
+    kept, skip = [], False
+    for arg in argv:
+        if not skip and arg != "--record" and not arg.startswith("--json"):
+            kept.append(arg)
+        skip = arg == "--json"
+    return kept
 
 
 def _kind_path(item: str) -> tuple[str, str]:
