@@ -6,8 +6,9 @@ are refilled with fresh examples while the others carry their (answer, latent) o
 enter and leave the batch independently, as in the paper's deep supervision.
 
 Runs on CPU in fp32, or on CUDA with bf16 autocast and torch.compile; under torchrun, gradients
-are averaged across processes (data parallel). Stops cleanly at --time-budget, saving the EMA
-weights as a checkpoint with its model card, plus a resumable training state.
+are averaged across processes (data parallel). At every periodic evaluation and when it stops
+(cleanly, at --time-budget) it saves the EMA weights as a checkpoint with its model card, plus
+a resumable training state.
 """
 
 from __future__ import annotations
@@ -248,6 +249,18 @@ def train(config: TrainConfig, kind: PuzzleKind | None = None) -> Path:
         by_steps = counters["step"] / config.max_steps if config.max_steps else 0.0
         return max(by_time, by_steps)
 
+    path = out / f"{config.kind}.safetensors"
+
+    def snapshot() -> dict:
+        """Evaluate, then save the checkpoint (EMA weights + card) and the resume state."""
+        counters["elapsed_s"] = time.time() - start_time
+        results = log_eval(
+            model, ema, kind, config, tiers, device, counters, start_time, metrics_log, rows
+        )
+        save_resume_state(out / "resume.safetensors", model, ema, optimizer, counters)
+        save_checkpoint(model, ema, config, path, counters, results, device, task_ids)
+        return results
+
     stream.progress = progress()
     slots = Slots(model, stream, config.batch_size, device)
     bar = tqdm(disable=rank != 0, unit="step", dynamic_ncols=True, mininterval=5)
@@ -327,20 +340,12 @@ def train(config: TrainConfig, kind: PuzzleKind | None = None) -> Path:
         if config.max_steps and counters["step"] >= config.max_steps:
             break
         if rank == 0 and time.time() - last_eval > config.eval_every_s:
-            log_eval(
-                model, ema, kind, config, tiers, device, counters, start_time, metrics_log, rows
-            )
+            snapshot()  # a run stopped early still leaves its latest checkpoint
             last_eval = time.time()
 
     bar.close()
-    counters["elapsed_s"] = time.time() - start_time
-    path = out / f"{config.kind}.safetensors"
     if rank == 0:
-        results = log_eval(
-            model, ema, kind, config, tiers, device, counters, start_time, metrics_log, rows
-        )
-        save_resume_state(out / "resume.safetensors", model, ema, optimizer, counters)
-        save_checkpoint(model, ema, config, path, counters, results, device, task_ids)
+        results = snapshot()
         print(json.dumps({"checkpoint": str(path), "held_out": results, **counters}))
     if distributed:
         dist.destroy_process_group()
