@@ -109,23 +109,20 @@ def halting_gain(solver: Solver, tier: str, batch: int, repeats: int = 3) -> Hal
     """Raw model throughput (one view) with and without per-example early halting, and the
     exact accuracy of each on the same held-out batch."""
     pairs = held_out(solver.kind, tier, batch)
-    kind, model, device = solver.kind, solver.model, solver.device
-    tokens = torch.stack([kind.encode(p.grid) for p, _ in pairs]).to(device)
-    ids = torch.tensor([solver.task_row(p) for p, _ in pairs], device=device)
-    autocast = torch.autocast("cuda", torch.bfloat16, enabled=device.type == "cuda")
+    grids = [puzzle.grid for puzzle, _ in pairs]
+    ids = [solver.task_row(puzzle) for puzzle, _ in pairs]
 
     def measure(early_halting: bool) -> tuple[float, float]:
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            with autocast:
-                prediction = model.predict(tokens, ids, early_halting=early_halting)
-            if device.type == "cuda":
+            predictions = solver.predict(grids, None, ids, early_halting)
+            if solver.device.type == "cuda":
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - start)
         right = sum(
-            kind.decode(prediction.tokens[i].cpu()) == solution
-            for i, (_, solution) in enumerate(pairs)
+            solver.kind.decode(tokens) == solution
+            for (tokens, _, _), (_, solution) in zip(predictions, pairs)
         )
         return len(pairs) / statistics.median(times), right / len(pairs)
 
@@ -133,7 +130,7 @@ def halting_gain(solver: Solver, tier: str, batch: int, repeats: int = 3) -> Hal
     slow, slow_exact = measure(False)
     return HaltingRow(
         batch=len(pairs),
-        steps_budget=model.config.max_supervision_steps,
+        steps_budget=solver.model.config.max_supervision_steps,
         early_halting_puzzles_per_s=round(fast, 1),
         all_steps_puzzles_per_s=round(slow, 1),
         speedup=round(fast / slow, 2),

@@ -223,7 +223,11 @@ class Solver:
 
     @torch.no_grad()
     def predict(
-        self, grids: list[Grid], max_steps: int | None, ids: list[int] | None = None
+        self,
+        grids: list[Grid],
+        max_steps: int | None,
+        ids: list[int] | None = None,
+        early_halting: bool = True,
     ) -> list[tuple]:
         """Batched recursion over grids (with their task embedding rows), grouped by encoded
         shape -> (tokens, conf, steps)."""
@@ -238,7 +242,7 @@ class Solver:
             batch = torch.stack([encoded[i] for i in index]).to(self.device)
             batch_ids = torch.tensor([ids[i] for i in index], device=self.device)
             with autocast:
-                prediction = self.model.predict(batch, batch_ids, max_steps=max_steps)
+                prediction = self.model.predict(batch, batch_ids, max_steps, early_halting)
             tokens, conf, steps = (
                 t.cpu() for t in (prediction.tokens, prediction.confidence, prediction.steps)
             )
