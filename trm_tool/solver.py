@@ -201,7 +201,8 @@ class Solver:
         """The embedding row of the puzzle's task (0 for models without task embeddings)."""
         if not self.model.config.n_puzzles:
             return 0
-        key = puzzle.task_id or f"fitted:{puzzle.examples!r}"
+        known = puzzle.task_id in self.rows
+        key = puzzle.task_id if known else f"fitted:{puzzle.examples!r}"
         if key not in self.rows:
             self.rows[key] = self.fit_task(puzzle)
         return self.rows[key]
