@@ -314,6 +314,21 @@ def _verified_line(content: str) -> str:
     )
 
 
+def contains_block(text: str, block: str) -> bool:
+    """True when the lines of `block` appear in `text` as whole lines that are not part of a
+    larger grid (a neighbouring line of the same width would make them a fragment of one)."""
+    lines = [line.strip() for line in text.splitlines()]
+    want = [line.strip() for line in block.strip().splitlines()]
+    for i in range(len(lines) - len(want) + 1):
+        if lines[i : i + len(want)] != want:
+            continue
+        before = lines[i - 1] if i > 0 else ""
+        after = lines[i + len(want)] if i + len(want) < len(lines) else ""
+        if len(before) != len(want[0]) and len(after) != len(want[-1]):
+            return True
+    return False
+
+
 def ensure_solutions(text: str, records: list[ToolCallRecord]) -> tuple[str, bool]:
     """`text` with every solved puzzle's solution, verbatim, and its verified flag: what the
     LLM dropped or altered is appended from the tool's own message."""
@@ -322,7 +337,7 @@ def ensure_solutions(text: str, records: list[ToolCallRecord]) -> tuple[str, boo
         if record.result is None or record.result.solution_text in seen:
             continue
         seen.add(record.result.solution_text)
-        if record.result.solution_text.strip() not in out:
+        if not contains_block(out, record.result.solution_text):
             out = f"{out}\n\n{record.content}".lstrip()
             appended = True
         elif "verified" not in out.lower():

@@ -238,3 +238,12 @@ def test_hf_backend_forces_the_tool_and_reports_its_solution(pool):
     record = reply.tool_calls[0]
     assert record.name == "solve_sudoku" and record.forced and record.result is not None
     assert record.result.solution_text in reply.text
+
+
+def test_a_solution_inside_a_larger_garbled_grid_does_not_count_as_delivered():
+    from agents.agent import contains_block
+
+    solution = "000\n000"
+    assert contains_block("The answer is:\n000\n000\nverified: n/a", solution)
+    assert not contains_block("The answer is:\n000\n000\n000\n00", solution)  # a longer grid
+    assert not contains_block("no grid here", solution)
