@@ -17,7 +17,7 @@ import torch
 from pydantic import BaseModel
 
 from .data import IGNORE, collate, to_example
-from .model import TRM, token_loss
+from .model import TRM, answer_loss
 from .puzzles import Grid, Puzzle, PuzzleKind
 
 
@@ -56,7 +56,6 @@ def deep_supervision_losses(
     """Yield the answer loss after each of `steps` supervision steps (carrying the state)."""
     device = model.answer_init.device
     tokens, labels = tokens.to(device), labels.flatten(1).to(device)
-    n_valid = (labels != IGNORE).sum(-1).clamp(min=1)
     rotary = model.rotary(tokens.shape[1], tokens.shape[2], device)
     answer = latent = None
     for _ in range(steps):
@@ -64,8 +63,7 @@ def deep_supervision_losses(
         if answer is None:
             answer, latent = model.initial_state(x)
         answer, latent, logits, _ = model.supervision_step(x, answer, latent, rotary)
-        per_token = token_loss(logits, labels, model.config.loss, IGNORE)
-        yield (per_token.sum(-1) / n_valid).mean()
+        yield answer_loss(logits, labels, model.config.loss, IGNORE)
 
 
 def demonstration_loss(

@@ -362,6 +362,13 @@ def token_loss(logits: Tensor, labels: Tensor, kind: str, ignore_index: int = -1
     return flat.view(labels.shape)
 
 
+def answer_loss(logits: Tensor, labels: Tensor, kind: str, ignore_index: int = -100) -> Tensor:
+    """The training objective on answers: per-token loss averaged over each example's labelled
+    tokens, then over the batch (so big and small grids weigh the same)."""
+    n_valid = (labels != ignore_index).sum(-1).clamp(min=1)
+    return (token_loss(logits, labels, kind, ignore_index).sum(-1) / n_valid).mean()
+
+
 class EMA:
     """Exponential moving average of a model's weights, used for evaluation and shipping."""
 

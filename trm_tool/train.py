@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from . import checkpoint
 from .data import IGNORE, PuzzleStream, collate, held_out, task_rows, training_task_ids
-from .model import EMA, TRM, TRMConfig, token_loss
+from .model import EMA, TRM, TRMConfig, answer_loss
 from .puzzles import PuzzleKind, get_kind
 
 
@@ -282,12 +282,10 @@ def train(config: TrainConfig, kind: PuzzleKind | None = None) -> Path:
                 x, slots.answer.to(x.dtype), slots.latent.to(x.dtype), rotary
             )
         labels = slots.labels.flatten(1)
-        per_token = token_loss(logits, labels, model_config.loss, IGNORE)
-        n_valid = (labels != IGNORE).sum(-1).clamp(min=1)
-        answer_loss = (per_token.sum(-1) / n_valid).mean()
+        loss_on_answers = answer_loss(logits, labels, model_config.loss, IGNORE)
         exact, _ = sequence_metrics(logits.detach(), labels)
         halt_loss = F.binary_cross_entropy_with_logits(halt_logit.float(), exact.float())
-        loss = answer_loss + config.halt_loss_weight * halt_loss
+        loss = loss_on_answers + config.halt_loss_weight * halt_loss
 
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
