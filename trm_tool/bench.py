@@ -75,19 +75,25 @@ def accuracy(solver: Solver, tier: str, n: int, views: int, max_steps: int | Non
     )
 
 
+def median_seconds(run, device: torch.device, repeats: int) -> tuple[float, object]:
+    """Median wall-clock seconds of `run()` over `repeats` calls (GPU work waited for), and
+    what the last call returned."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = run()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
 def speed(solver: Solver, tier: str, batch: int, repeats: int) -> SpeedRow:
     """Throughput of solve_puzzles at one batch size (single view, as a raw model measure)."""
     solver.views = 1
     puzzles = [p for p, _ in held_out(solver.kind, tier, batch)]
     solver.solve_puzzles(puzzles[:1])  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        solver.solve_puzzles(puzzles)
-        if solver.device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    median = statistics.median(times)
+    median, _ = median_seconds(lambda: solver.solve_puzzles(puzzles), solver.device, repeats)
     return SpeedRow(
         batch=batch, puzzles_per_s=round(batch / median, 1), p50_ms=round(median * 1e3, 1)
     )
@@ -113,18 +119,14 @@ def halting_gain(solver: Solver, tier: str, batch: int, repeats: int = 3) -> Hal
     ids = [solver.task_row(puzzle) for puzzle, _ in pairs]
 
     def measure(early_halting: bool) -> tuple[float, float]:
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            predictions = solver.predict(grids, None, ids, early_halting)
-            if solver.device.type == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
+        median, predictions = median_seconds(
+            lambda: solver.predict(grids, None, ids, early_halting), solver.device, repeats
+        )
         right = sum(
             solver.kind.decode(tokens) == solution
             for (tokens, _, _), (_, solution) in zip(predictions, pairs)
         )
-        return len(pairs) / statistics.median(times), right / len(pairs)
+        return len(pairs) / median, right / len(pairs)
 
     fast, fast_exact = measure(True)
     slow, slow_exact = measure(False)
