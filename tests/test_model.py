@@ -32,14 +32,14 @@ def tiny(mixer: str = "attention", **overrides) -> TRM:
     return TRM(config)
 
 
-@pytest.mark.parametrize("mixer", ["attention", "mlp_t"])
+@pytest.mark.parametrize("mixer", ["attention", "mlp_t", "conv"])
 def test_supervision_step_shapes_and_dtypes(mixer):
     model = tiny(mixer)
     tokens = torch.randint(1, 7, (3, 5, 5))
     x = model.embed_question(tokens)
     answer, latent = model.initial_state(x)
-    rotary = model.rotary(5, 5, tokens.device)
-    answer, latent, logits, halt = model.supervision_step(x, answer, latent, rotary)
+    layout = model.layout(5, 5, tokens.device)
+    answer, latent, logits, halt = model.supervision_step(x, answer, latent, layout)
     assert answer.shape == latent.shape == (3, 25, 32)
     assert logits.shape == (3, 25, 7) and logits.dtype == torch.float32
     assert halt.shape == (3,)
@@ -47,11 +47,32 @@ def test_supervision_step_shapes_and_dtypes(mixer):
     assert logits.requires_grad and halt.requires_grad
 
 
-def test_attention_model_serves_any_grid_size():
-    model = tiny("attention")
+@pytest.mark.parametrize("mixer", ["attention", "conv"])
+def test_size_generic_mixers_serve_any_grid_size(mixer):
+    model = tiny(mixer)
     for shape in [(2, 3), (9, 9), (13, 7)]:
         prediction = model.predict(torch.randint(1, 7, (2, *shape)), max_steps=2)
         assert prediction.tokens.shape == (2, *shape)
+
+
+def test_conv_mixer_reaches_one_cell_further_per_block_plus_the_grid_mean():
+    model = tiny("conv")
+    mixer = model.net.blocks[0].mixer
+    layout = model.layout(6, 6, "cpu")
+    x = torch.randn(1, 36, 32)
+    nudged = x.clone()
+    nudged[0, 0] += 1.0  # cell (0, 0)
+    change = (mixer(nudged, layout) - mixer(x, layout)).norm(dim=-1).view(6, 6)
+    mean_only = change[5, 5]  # far away: only the grid mean moved
+    assert mean_only > 0
+    assert (change[:2, :2] > mean_only + 1e-4).all()  # the 3x3 neighbourhood of (0, 0)
+    assert torch.allclose(change[2:, 2:], mean_only.expand(4, 4), atol=1e-5)
+
+
+def test_conv_mixer_leaves_prefix_tokens_to_the_grid_mean():
+    model = tiny("conv", n_puzzles=3, puzzle_prefix_len=2)
+    prediction = model.predict(torch.randint(1, 7, (2, 4, 5)), torch.tensor([0, 2]), max_steps=2)
+    assert prediction.tokens.shape == (2, 4, 5)
 
 
 def test_puzzle_embeddings_are_prefix_tokens():
@@ -78,7 +99,7 @@ def test_gradient_flows_only_through_the_last_improvement_step():
     tokens = torch.randint(1, 7, (2, 4, 4))
     x = model.embed_question(tokens)
     answer, latent = model.initial_state(x)
-    _, _, logits, halt = model.supervision_step(x, answer, latent, model.rotary(4, 4, "cpu"))
+    _, _, logits, halt = model.supervision_step(x, answer, latent, model.layout(4, 4, "cpu"))
     per_improvement = model.config.n_latent_steps + 1
     assert calls == [False] * per_improvement * 2 + [True] * per_improvement
     (logits.sum() + halt.sum()).backward()

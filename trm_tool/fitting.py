@@ -56,13 +56,13 @@ def deep_supervision_losses(
     """Yield the answer loss after each of `steps` supervision steps (carrying the state)."""
     device = model.answer_init.device
     tokens, labels = tokens.to(device), labels.flatten(1).to(device)
-    rotary = model.rotary(tokens.shape[1], tokens.shape[2], device)
+    layout = model.layout(tokens.shape[1], tokens.shape[2], device)
     answer = latent = None
     for _ in range(steps):
         x = model.embed_question(tokens, task_vectors=vector.expand(len(tokens), -1))
         if answer is None:
             answer, latent = model.initial_state(x)
-        answer, latent, logits, _ = model.supervision_step(x, answer, latent, rotary)
+        answer, latent, logits, _ = model.supervision_step(x, answer, latent, layout)
         yield answer_loss(logits, labels, model.config.loss, IGNORE)
 
 

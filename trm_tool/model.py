@@ -15,7 +15,9 @@ One tiny network `net` (2 blocks) is applied over and over to three states of sh
 
 Grids arrive as [B, H, W] token ids and are flattened row-major; attention gets 2-D rotary
 positions (row, column), so one set of weights serves every grid size. The MLP-over-sequence
-mixer ("mlp_t") replaces attention for fixed-size puzzles such as Sudoku.
+mixer ("mlp_t") replaces attention for fixed-size puzzles such as Sudoku. The "conv" mixer
+(a 3x3 neighbourhood per cell plus the grid mean) suits local, size-generic problems such as
+mazes: information moves one cell per block, so more recursion reaches further on big grids.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class TRMConfig(BaseModel):
     n_heads: int = 8
     expansion: float = 4.0
     n_blocks: int = 2
-    mixer: Literal["attention", "mlp_t"] = "attention"
+    mixer: Literal["attention", "mlp_t", "conv"] = "attention"
     grid_shape: tuple[int, int] | None = None
     """Fixed (H, W) of every input; required by the mlp_t mixer, unused by attention."""
     n_latent_steps: int = 6
@@ -138,6 +140,16 @@ def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     return x * cos + rotated * sin
 
 
+@dataclass(frozen=True)
+class GridLayout:
+    """Where the tokens of a [B, prefix + H*W, D] state sit: what position-aware mixers need."""
+
+    height: int
+    width: int
+    prefix: int
+    rotary: tuple[Tensor, Tensor]  # cos/sin tables [prefix + H*W, head_dim]
+
+
 class Attention(nn.Module):
     """Bidirectional multi-head self-attention with 2-D rotary positions."""
 
@@ -147,11 +159,11 @@ class Attention(nn.Module):
         self.qkv = trunc_normal_linear(dim, 3 * dim)
         self.out = trunc_normal_linear(dim, dim)
 
-    def forward(self, x: Tensor, rotary: tuple[Tensor, Tensor]) -> Tensor:
+    def forward(self, x: Tensor, layout: GridLayout) -> Tensor:
         batch, length, dim = x.shape
         qkv = self.qkv(x).view(batch, length, 3, self.n_heads, dim // self.n_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each [B, heads, L, head_dim]
-        cos, sin = (t.to(x.dtype) for t in rotary)
+        cos, sin = (t.to(x.dtype) for t in layout.rotary)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         mixed = F.scaled_dot_product_attention(q, k, v)
         return self.out(mixed.transpose(1, 2).reshape(batch, length, dim))
@@ -164,8 +176,27 @@ class SequenceMLP(nn.Module):
         super().__init__()
         self.mlp = SwiGLU(length, expansion)
 
-    def forward(self, x: Tensor, rotary: tuple[Tensor, Tensor]) -> Tensor:
+    def forward(self, x: Tensor, layout: GridLayout) -> Tensor:
         return self.mlp(x.transpose(1, 2)).transpose(1, 2)
+
+
+class GridConv(nn.Module):
+    """The "conv" mixer: each cell mixes with its 3x3 neighbourhood (a depthwise convolution)
+    and with the mean of all tokens (so position 0, read by the halting head, sees the whole
+    grid). Same weights on every grid size; prefix tokens get only the mean."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.local = nn.Conv2d(dim, dim, kernel_size=3, padding=1, groups=dim, bias=False)
+        self.summary = trunc_normal_linear(dim, dim)
+
+    def forward(self, x: Tensor, layout: GridLayout) -> Tensor:
+        batch, _, dim = x.shape
+        prefix, cells = x[:, : layout.prefix], x[:, layout.prefix :]
+        image = cells.transpose(1, 2).reshape(batch, dim, layout.height, layout.width)
+        local = self.local(image).flatten(2).transpose(1, 2)
+        local = torch.cat([torch.zeros_like(prefix), local], dim=1)
+        return local + self.summary(x.mean(1, keepdim=True))
 
 
 class Block(nn.Module):
@@ -175,12 +206,14 @@ class Block(nn.Module):
         super().__init__()
         if config.mixer == "attention":
             self.mixer: nn.Module = Attention(config.hidden, config.n_heads)
+        elif config.mixer == "conv":
+            self.mixer = GridConv(config.hidden)
         else:
             self.mixer = SequenceMLP(length, config.expansion)
         self.mlp = SwiGLU(config.hidden, config.expansion)
 
-    def forward(self, x: Tensor, rotary: tuple[Tensor, Tensor]) -> Tensor:
-        x = rms_norm(x + self.mixer(x, rotary))
+    def forward(self, x: Tensor, layout: GridLayout) -> Tensor:
+        x = rms_norm(x + self.mixer(x, layout))
         return rms_norm(x + self.mlp(x))
 
 
@@ -191,10 +224,10 @@ class TinyNet(nn.Module):
         super().__init__()
         self.blocks = nn.ModuleList(Block(config, length) for _ in range(config.n_blocks))
 
-    def forward(self, state: Tensor, injection: Tensor, rotary: tuple[Tensor, Tensor]) -> Tensor:
+    def forward(self, state: Tensor, injection: Tensor, layout: GridLayout) -> Tensor:
         hidden = state + injection
         for block in self.blocks:
-            hidden = block(hidden, rotary)
+            hidden = block(hidden, layout)
         return hidden
 
 
@@ -250,14 +283,16 @@ class TRM(nn.Module):
             x = torch.cat([prefix * self.embed_scale, x], dim=1)
         return x
 
-    def rotary(self, height: int, width: int, device: torch.device) -> tuple[Tensor, Tensor]:
-        """2-D positions: prefix tokens sit at (-1, -1), cell (r, c) at (r, c)."""
+    def layout(self, height: int, width: int, device: torch.device | str) -> GridLayout:
+        """The layout of an H x W grid; 2-D rotary positions: prefix tokens sit at (-1, -1),
+        cell (r, c) at (r, c)."""
         prefix = torch.full((self.config.puzzle_prefix_len,), -1.0)
         rows = torch.cat([prefix, torch.arange(height).repeat_interleave(width).float()])
         cols = torch.cat([prefix, torch.arange(width).repeat(height).float()])
         head_dim = self.config.hidden // self.config.n_heads
         cos, sin = rotary_2d(rows, cols, head_dim, self.config.rope_theta)
-        return cos.to(device), sin.to(device)
+        rotary = (cos.to(device), sin.to(device))
+        return GridLayout(height, width, self.config.puzzle_prefix_len, rotary)
 
     def initial_state(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Fresh (answer, latent) for a batch of embedded questions."""
@@ -269,16 +304,16 @@ class TRM(nn.Module):
     # -- recursion
 
     def improve(
-        self, x: Tensor, answer: Tensor, latent: Tensor, rotary: tuple[Tensor, Tensor]
+        self, x: Tensor, answer: Tensor, latent: Tensor, layout: GridLayout
     ) -> tuple[Tensor, Tensor]:
         """One improvement step: n latent updates, then one answer update."""
         for _ in range(self.config.n_latent_steps):
-            latent = self.net(latent, x + answer, rotary)
-        answer = self.net(answer, latent, rotary)
+            latent = self.net(latent, x + answer, layout)
+        answer = self.net(answer, latent, layout)
         return answer, latent
 
     def supervision_step(
-        self, x: Tensor, answer: Tensor, latent: Tensor, rotary: tuple[Tensor, Tensor]
+        self, x: Tensor, answer: Tensor, latent: Tensor, layout: GridLayout
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """T improvement steps (gradient through the last only) -> answer, latent, logits, halt.
 
@@ -287,8 +322,8 @@ class TRM(nn.Module):
         """
         with torch.no_grad():
             for _ in range(self.config.n_improve_steps - 1):
-                answer, latent = self.improve(x, answer, latent, rotary)
-        answer, latent = self.improve(x, answer, latent, rotary)
+                answer, latent = self.improve(x, answer, latent, layout)
+        answer, latent = self.improve(x, answer, latent, layout)
         logits = self.lm_head(answer[:, self.config.puzzle_prefix_len :])
         halt_logit = self.halt_head(answer[:, 0]).squeeze(-1)
         return answer.detach(), latent.detach(), logits, halt_logit
@@ -319,13 +354,13 @@ class TRM(nn.Module):
         batch, height, width = tokens.shape
         x = self.embed_question(tokens, puzzle_ids)
         answer, latent = self.initial_state(x)
-        rotary = self.rotary(height, width, tokens.device)
+        layout = self.layout(height, width, tokens.device)
         out_tokens = torch.zeros_like(tokens)
         out_steps = torch.zeros(batch, dtype=torch.long, device=tokens.device)
         out_halt = torch.zeros(batch, device=tokens.device)
         active = torch.arange(batch, device=tokens.device)
         for step in range(1, max_steps + 1):
-            answer, latent, logits, halt_logit = self.supervision_step(x, answer, latent, rotary)
+            answer, latent, logits, halt_logit = self.supervision_step(x, answer, latent, layout)
             done = ((halt_logit > 0) & early_halting) | (step == max_steps)
             finished = active[done]
             out_tokens[finished] = logits[done].argmax(-1).view(-1, height, width)

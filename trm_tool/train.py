@@ -277,9 +277,9 @@ def train(config: TrainConfig, kind: PuzzleKind | None = None) -> Path:
 
         with autocast:
             x = model.embed_question(slots.tokens, slots.puzzle_ids)
-            rotary = model.rotary(*slots.canvas, device)
+            layout = model.layout(*slots.canvas, device)
             answer, latent, logits, halt_logit = model.supervision_step(
-                x, slots.answer.to(x.dtype), slots.latent.to(x.dtype), rotary
+                x, slots.answer.to(x.dtype), slots.latent.to(x.dtype), layout
             )
         labels = slots.labels.flatten(1)
         loss_on_answers = answer_loss(logits, labels, model_config.loss, IGNORE)
@@ -418,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", type=int, default=512)
     p.add_argument("--heads", type=int, default=8)
     p.add_argument("--expansion", type=float, default=4.0)
-    p.add_argument("--mixer", choices=["attention", "mlp_t"], default="attention")
+    p.add_argument("--mixer", choices=["attention", "mlp_t", "conv"], default="attention")
     p.add_argument("--n-latent-steps", type=int, default=6, help="n")
     p.add_argument("--n-improve-steps", type=int, default=3, help="T")
     p.add_argument("--max-supervision-steps", type=int, default=16, help="N_sup")
