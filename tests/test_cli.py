@@ -52,3 +52,6 @@ def test_bench_records_its_numbers_and_command_in_the_model_card(tmp_path):
     assert row.n == 4 and row.split == "sudoku/singles held-out, views=1"
     assert row.command == "trm-tool " + " ".join(args)
     assert f"{row.exact:.3f}" in run.stdout and card.training["speed"][0]["batch"] == 1
+    concurrency = card.training["concurrency"]
+    assert concurrency["calls"] == 32 and concurrency["mean_batch"] >= 1
+    assert f"{concurrency['gain']:.2f}x" in run.stdout

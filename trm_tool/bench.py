@@ -2,7 +2,9 @@
 
 Accuracy is measured on the fixed held-out set of a tier (never trained on), once with a
 single view and once with test-time augmentation voting. Speed: puzzles/s and latency at
-batch 1, puzzles/s at the best of a few batch sizes, and peak memory.
+batch 1, puzzles/s at the best of a few batch sizes, early halting against running every
+supervision step, tool calls one by one against concurrently (dynamic batching), and peak
+memory.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import resource
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 from pydantic import BaseModel
@@ -141,6 +144,47 @@ def halting_gain(solver: Solver, tier: str, batch: int, repeats: int = 3) -> Hal
     )
 
 
+class ConcurrencyRow(BaseModel):
+    """Tool calls as an agent makes them (`Solver.solve(text)` with test-time augmentation):
+    one after another, then all at once from as many threads."""
+
+    calls: int
+    views: int
+    call_p50_ms: float
+    sequential_calls_per_s: float
+    concurrent_calls_per_s: float
+    gain: float
+    mean_batch: float
+    """Mean number of calls the solver's worker merged into one batch, concurrently."""
+
+
+def concurrency_gain(solver: Solver, tier: str, calls: int = 32, views: int = 8) -> ConcurrencyRow:
+    """Throughput of `calls` distinct held-out puzzles solved sequentially vs concurrently."""
+    solver.views = views
+    texts = [solver.kind.question_text(p) for p, _ in held_out(solver.kind, tier, calls)]
+    solver.solve(texts[0])  # warm-up
+    latencies = []
+    start = time.perf_counter()
+    for text in texts:
+        latencies.append(solver.solve(text).latency_ms)
+    sequential = time.perf_counter() - start
+    first_batch = len(solver.batch_sizes)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(calls) as pool:
+        list(pool.map(solver.solve, texts))
+    concurrent = time.perf_counter() - start
+    batches = solver.batch_sizes[first_batch:]
+    return ConcurrencyRow(
+        calls=calls,
+        views=views,
+        call_p50_ms=round(statistics.median(latencies), 1),
+        sequential_calls_per_s=round(calls / sequential, 2),
+        concurrent_calls_per_s=round(calls / concurrent, 2),
+        gain=round(sequential / concurrent, 2),
+        mean_batch=round(sum(batches) / len(batches), 1),
+    )
+
+
 def peak_memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
@@ -159,6 +203,7 @@ def run(
     rows = [accuracy(solver, tier, n, v, max_steps) for tier in tiers for v in views]
     speeds = [speed(solver, tiers[-1], b, repeats=3 if b > 1 else 20) for b in batches]
     halting = halting_gain(solver, tiers[0], max(batches))
+    concurrency = concurrency_gain(solver, tiers[0], views=max(views))
     return {
         "kind": solver.kind.name,
         "device": str(solver.device),
@@ -166,6 +211,7 @@ def run(
         "accuracy": [r.model_dump() for r in rows],
         "speed": [s.model_dump() for s in speeds],
         "halting": halting.model_dump(),
+        "concurrency": concurrency.model_dump(),
         "peak_memory_mb": round(peak_memory_mb(solver.device), 1),
         "torch_threads": torch.get_num_threads(),
     }
@@ -197,6 +243,13 @@ def format_table(report: dict) -> str:
         f"{h['all_steps_puzzles_per_s']:.1f} puzzles/s (exact {h['all_steps_exact']:.3f}): "
         f"{h['speedup']:.2f}x"
     )
+    c = report["concurrency"]
+    lines.append(
+        f"{c['calls']} tool calls ({c['views']} views each): one call p50 {c['call_p50_ms']:.0f} "
+        f"ms; sequential {c['sequential_calls_per_s']:.2f} calls/s, concurrent "
+        f"{c['concurrent_calls_per_s']:.2f} calls/s (mean batch {c['mean_batch']:.1f}): "
+        f"{c['gain']:.2f}x"
+    )
     return "\n".join(lines)
 
 
@@ -218,6 +271,8 @@ def recorded_card(card: ModelCard, report: dict, command: str) -> ModelCard:
     ]
     training = card.training | {
         "speed": report["speed"],
+        "halting": report["halting"],
+        "concurrency": report["concurrency"],
         "peak_memory_mb": report["peak_memory_mb"],
     }
     return card.model_copy(update={"held_out": results, "training": training})
