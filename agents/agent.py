@@ -1,9 +1,10 @@
 """A tool-calling agent on langchain-core that routes grid puzzles to the TRM tools.
 
-One turn: the model is called (with the puzzle tool forced when routing says so), its tool
-calls run with copy-safe arguments, the ToolMessages go back, and this repeats until the model
-answers without tool calls or `max_iterations` model calls were made. The answer the user sees
-always carries each solution exactly as the tool rendered it, with its verified flag.
+One turn: the model is called (with the puzzle tool forced when routing says so, the puzzle
+passed by reference), its tool calls run with copy-safe arguments, the ToolMessages go back,
+and this repeats until the model answers without tool calls or `max_iterations` model calls
+were made. The answer the user sees always carries each solution exactly as the tool rendered
+it, with its verified flag.
 
     agent = build_agent(make_chat_model("local"))
     reply = agent.run("solve this sudoku: ...")        # AgentReply
@@ -28,6 +29,7 @@ from langchain_core.messages import (
     ToolMessage,
     message_chunk_to_message,
 )
+from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,23 +39,29 @@ from trm_tool.tool import trm_tools
 
 from .models import Capabilities, capabilities_of
 from .routing import (
+    PUZZLE_REFERENCE,
     FoundPuzzle,
-    constrain_tool_schema,
     conversation_puzzles,
     find_puzzle,
+    offer_reference,
+    reference_schema,
     resolve_arguments,
     tool_for,
 )
 
 SYSTEM_PROMPT = (
     "You are a helpful assistant with exact puzzle solvers as tools. When the user gives a "
-    "Sudoku, a maze or an ARC task, call the matching tool with the puzzle copied exactly; do "
-    "not solve it yourself. Give the tool's solution exactly as it returned it and say whether "
-    "it was verified. Answer everything else normally and briefly."
+    "Sudoku, a maze or an ARC task, call the matching tool with the puzzle "
+    f"{PUZZLE_REFERENCE!r} instead of copying it; do not solve it yourself. Give the tool's "
+    "solution exactly as it returned it and say whether it was verified. Answer everything "
+    "else normally and briefly."
 )
-ARGUMENT_TOKEN_MARGIN = 64
-"""A forced call may write as many tokens as the user's message has characters, plus this:
-enough to copy the puzzle (a token is at least one character) and the JSON around it."""
+REFERENCE_CALL_TOKENS = 32
+"""Token limit of a forced call: its JSON, {"kind": "maze", "puzzle": "the puzzle above"} at
+most, is under 20 tokens, and the grammar allows no other text."""
+ANSWER_MARGIN_TOKENS = 64
+"""After solved tool calls, a model without tools answers in at most the tools' text (a token
+is at least one character) plus this for a sentence around it."""
 
 
 class ToolCallRecord(BaseModel):
@@ -66,8 +74,15 @@ class ToolCallRecord(BaseModel):
     args: dict[str, Any] = Field(description="arguments as the LLM sent them")
     raw_args: str | None = Field(default=None, description="unparseable arguments, verbatim")
     args_used: dict[str, Any] = Field(description="arguments the tool ran with")
-    snapped: bool = Field(default=False, description="args_used replaced the LLM's puzzle")
-    snap_reason: str | None = None
+    referenced: bool = Field(
+        default=False,
+        description="the LLM referred to the user's puzzle (PUZZLE_REFERENCE) instead of "
+        "copying it; args_used holds that puzzle's exact text",
+    )
+    snapped: bool = Field(
+        default=False, description="args_used replaced the LLM's (mis)copy of the puzzle"
+    )
+    reason: str | None = Field(default=None, description="why args_used differs from args")
     forced: bool = Field(default=False, description="the agent forced this tool")
     content: str = Field(default="", description="the ToolMessage text the LLM read")
     result: SolveResult | None = None
@@ -128,11 +143,7 @@ class Agent:
         self.model, self.tools, self.capabilities = model, tools, capabilities
         self.max_iterations, self.system_prompt = max(1, max_iterations), system_prompt
         self._by_name = {tool.name: tool for tool in tools}
-        self._schemas = [self._schema(tool) for tool in tools]
-
-    def _schema(self, tool: BaseTool) -> dict[str, Any]:
-        schema = convert_to_openai_tool(tool)
-        return constrain_tool_schema(schema) if self.capabilities.argument_patterns else schema
+        self._schemas = {tool.name: offer_reference(convert_to_openai_tool(tool)) for tool in tools}
 
     def run(self, text: str, history: list[BaseMessage] | None = None) -> AgentReply:
         """Answer one user message (after `history`, e.g. a previous reply's messages)."""
@@ -153,13 +164,13 @@ class Agent:
         known = conversation_puzzles(conversation)
         found = find_puzzle(text)
         force = self._forced_tool(found)
-        limit = len(found.text) + ARGUMENT_TOKEN_MARGIN if found else None
         usage, records, answer, answered = _Usage(), [], "", False
         turn: list[BaseMessage] = []
         while usage.iterations < self.max_iterations and not answered:
             forced = force if not records else None
+            runnable = self._bound(forced, found, records)
             message, chunks = yield from self._call_model(
-                conversation + turn, forced, limit, stream
+                runnable, conversation + turn, stream and not forced
             )
             usage.add(message, chunks)
             calls = _calls_of(message)
@@ -193,12 +204,11 @@ class Agent:
         return tool_for(found.kind, list(self._by_name))
 
     def _call_model(
-        self, messages: list[BaseMessage], forced: str | None, limit: int | None, stream: bool
+        self, runnable: Runnable, messages: list[BaseMessage], stream: bool
     ) -> Iterator[AgentEvent]:
         """One model call (a generator: yields token events, returns (message, chunks))."""
-        runnable = self._bound(forced, limit)
         prompt = [SystemMessage(self.system_prompt), *self._for_model(messages)]
-        if not stream or forced:
+        if not stream:
             return runnable.invoke(prompt), 0
         total: AIMessageChunk | None = None
         chunks = 0
@@ -210,15 +220,31 @@ class Agent:
         message = message_chunk_to_message(total) if total is not None else AIMessage(content="")
         return message, chunks
 
-    def _bound(self, forced: str | None, limit: int | None = None):
-        """The model with the tools it may (or must) use at this step; a forced call gets a
-        token limit, since a small model may never close a constrained argument."""
-        if forced:
-            extra = {"max_tokens": limit} if limit else {}
-            return self.model.bind_tools(self._schemas, tool_choice=forced, **extra)
+    def _bound(
+        self, forced: str | None, found: FoundPuzzle | None, records: list[ToolCallRecord]
+    ) -> Runnable:
+        """The model with the tools it may (or must) use at this step and its token limit.
+        A forced call refers to the user's puzzle, so it needs only a few tokens; a model
+        without tools that answers after solved calls needs only enough to restate them
+        (`ensure_solutions` delivers the solutions even if it is cut short)."""
+        if forced and found is not None:
+            schema = reference_schema(self._schemas[forced], found.kind)
+            return self.model.bind_tools(
+                [schema], tool_choice=forced, max_tokens=REFERENCE_CALL_TOKENS
+            )
         if self.capabilities.tool_choice == "auto" and self._schemas:
-            return self.model.bind_tools(self._schemas, tool_choice="auto")
-        return self.model
+            return self.model.bind_tools(list(self._schemas.values()), tool_choice="auto")
+        limit = self._answer_limit(records)
+        return self.model.bind(max_tokens=limit) if limit else self.model
+
+    def _answer_limit(self, records: list[ToolCallRecord]) -> int | None:
+        """Tokens enough to restate the tools' texts, when every call so far was solved;
+        never more than the model's own limit."""
+        if not records or any(record.result is None for record in records):
+            return None
+        needed = sum(len(record.content) for record in records) + ANSWER_MARGIN_TOKENS
+        own = getattr(self.model, "max_tokens", None)
+        return min(needed, own) if isinstance(own, int) else needed
 
     def _for_model(self, messages: list[BaseMessage]) -> list[BaseMessage]:
         """The conversation as this backend can read it (tool steps as text if need be)."""
@@ -256,8 +282,9 @@ class Agent:
             args=args,
             raw_args=call.get("raw_args"),
             args_used=resolution.args,
+            referenced=resolution.referenced,
             snapped=resolution.snapped,
-            snap_reason=resolution.reason,
+            reason=resolution.reason,
             forced=forced == call["name"],
         )
 

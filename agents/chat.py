@@ -74,8 +74,10 @@ def _more_waiting(stream: TextIO) -> bool:
 
 def describe_call(record: ToolCallRecord) -> str:
     notes = ["forced by routing"] if record.forced else []
-    if record.snapped:
-        notes.append(f"puzzle argument replaced: {record.snap_reason}")
+    if record.referenced:
+        notes.append(record.reason)
+    elif record.snapped:
+        notes.append(f"puzzle argument replaced: {record.reason}")
     return f"[tool] {record.name}" + (f" ({'; '.join(notes)})" if notes else "")
 
 

@@ -59,11 +59,6 @@ class Capabilities(BaseModel):
         description="native: past tool calls go back as assistant tool_calls + tool messages; "
         "text: as plain assistant/user text, for chat templates that have no tool roles",
     )
-    argument_patterns: bool = Field(
-        default=False,
-        description="add a regex pattern to puzzle arguments (grammar-constrained servers) so "
-        "a forced call can only write grid characters",
-    )
 
     def response_format(self, schema: dict[str, Any], name: str = "answer") -> dict[str, Any]:
         """The `response_format` request field asking for JSON that follows `schema`."""
@@ -74,12 +69,7 @@ class Capabilities(BaseModel):
 
 VLLM = Capabilities(tool_choice="auto", structured_output="json_schema")
 """vLLM with `--enable-auto-tool-choice --tool-call-parser ...`, and hosted OpenAI-style APIs."""
-LLAMA_CPP = Capabilities(
-    tool_choice="forced",
-    structured_output="json_object",
-    tool_history="text",
-    argument_patterns=True,
-)
+LLAMA_CPP = Capabilities(tool_choice="forced", structured_output="json_object", tool_history="text")
 """llama-cpp-python's server: tool_choice="auto" does not produce tool calls, a named tool
 choice is enforced by a grammar, and the assistant message of a tool call needs text."""
 TRANSFORMERS = Capabilities(
@@ -503,13 +493,21 @@ def _hf_message(message: BaseMessage) -> dict[str, Any]:
 
 
 def _prefill(forced: str | None, tools: list[dict[str, Any]]) -> str:
-    """The opening of a forced call's JSON, up to the first required argument's value."""
+    """The opening of a forced call's JSON: required arguments that can take one value only
+    (a puzzle passed by reference) are written out, then the next one's value is opened."""
     if not forced:
         return ""
     schema = next((t["function"] for t in tools if t["function"]["name"] == forced), None)
-    required = (schema or {}).get("parameters", {}).get("required") or []
-    opening = f'{TOOL_CALL_TAGS[0]}{{"name": {json.dumps(forced)}, "arguments": {{'
-    return opening + (f'"{required[0]}": "' if required else "")
+    parameters = (schema or {}).get("parameters", {})
+    properties = parameters.get("properties", {})
+    text = f'{TOOL_CALL_TAGS[0]}{{"name": {json.dumps(forced)}, "arguments": {{'
+    for i, name in enumerate(parameters.get("required") or []):
+        text += ", " if i else ""
+        values = properties.get(name, {}).get("enum") or []
+        if len(values) != 1:
+            return text + f'"{name}": "'
+        text += f"{json.dumps(name)}: {json.dumps(values[0])}"
+    return text
 
 
 def _hf_reply(text: str, forced: str | None) -> AIMessage:

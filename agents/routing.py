@@ -1,10 +1,16 @@
 """Puzzle routing that does not depend on the LLM noticing or copying the puzzle.
 
 - `find_puzzle`: our own parsers look for a puzzle in a user message.
-- `tool_choice_for`: with a backend that cannot choose tools reliably, a found puzzle forces
-  the matching tool; a capable backend chooses for itself ("auto").
+- `tool_for`: with a backend that cannot choose tools reliably, a found puzzle forces the
+  matching tool, and `reference_schema` lets that call's puzzle argument be only
+  PUZZLE_REFERENCE: the LLM refers to the user's puzzle instead of copying it. (A small
+  model's copy was almost never intact, and copying a long ARC task took over a minute on a
+  CPU.) A capable backend chooses tools itself ("auto"); `offer_reference` tells it that it
+  may refer to a puzzle of the conversation too.
 - `resolve_arguments` (copy-safe arguments): a tool call's puzzle is checked against the
   puzzles of the conversation.
+    * PUZZLE_REFERENCE -> the conversation's latest puzzle of the tool's kind, its exact text
+      (`referenced`: nothing was copied, so nothing was snapped);
     * exact copy (same text) -> used as is;
     * same puzzle in other words (equal grids) or a near-copy -> the user's original text is
       used (so the answer also comes back in the user's format). Near-copy: same kind, every
@@ -14,10 +20,9 @@
       them apart while absorbing a few miscopied cells;
     * a puzzle that is not a near-copy of any -> used as is (the user may want another
       puzzle), except in a call the agent forced for a puzzle it found: that call is for the
-      user's puzzle by construction, and a small model's broken copy can still parse as some
-      tiny puzzle (a 1x2 maze "SG"), so the user's puzzle is used;
-    * no puzzle at all ("the puzzle above", "it", a garbled or truncated copy) while the
-      conversation has one -> the conversation's latest puzzle of the tool's kind.
+      user's puzzle by construction, so the user's puzzle is used;
+    * no puzzle at all ("it", a garbled or truncated copy) while the conversation has one ->
+      the conversation's latest puzzle of the tool's kind.
 """
 
 from __future__ import annotations
@@ -25,19 +30,14 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from trm_tool.puzzles import KIND_NAMES, Puzzle, PuzzleError, parse
 
 NEAR_COPY_FRACTION = 0.10
 GENERAL_TOOL = "solve_grid_puzzle"
-
-ARGUMENT_PATTERNS: dict[str, str] = {
-    "sudoku": r"^[0-9.|+_* \n\[\],-]+$",
-    "maze": r"^[#.SGEX01 o\n]+$",
-}
-"""Characters a forced call may write for a puzzle of each kind (grammar-constrained servers).
-ARC tasks are JSON or prose-like blocks, so their argument stays free text."""
+PUZZLE_REFERENCE = "the puzzle above"
+"""What a tool call passes as its puzzle to mean the user's puzzle, in place of a copy."""
 
 
 class FoundPuzzle(BaseModel):
@@ -54,7 +54,8 @@ class Resolution(BaseModel):
     """The arguments a tool call runs with, and why they differ from the LLM's, if they do."""
 
     args: dict[str, Any]
-    snapped: bool = False
+    referenced: bool = Field(default=False, description="the call passed PUZZLE_REFERENCE")
+    snapped: bool = Field(default=False, description="the call's copy of a puzzle was replaced")
     reason: str | None = None
 
 
@@ -118,6 +119,11 @@ def differing_fraction(a: Puzzle, b: Puzzle) -> float | None:
     return sum(x != y for x, y in pairs) / len(pairs)
 
 
+def is_reference(value: Any) -> bool:
+    """True when a puzzle argument is PUZZLE_REFERENCE (case and surrounding blanks aside)."""
+    return isinstance(value, str) and value.strip().lower() == PUZZLE_REFERENCE
+
+
 def _parse_argument(text: Any, kind: str | None) -> Puzzle | None:
     if not isinstance(text, str):
         return None
@@ -141,16 +147,19 @@ def resolve_arguments(
         return Resolution(args=args if isinstance(args, dict) else {})
     kind = tool_kind(tool_name, args)
     given = args.get("puzzle")
+    latest = _latest(tool_name, kind, known)
+    if is_reference(given) and latest is not None:
+        reason = f"referred to the user's {latest.kind} puzzle; ran on its exact text"
+        used = _with_puzzle(tool_name, args, latest)
+        return Resolution(args=used, referenced=True, reason=reason)
     if isinstance(given, str) and any(given.strip() == f.text.strip() for f in known):
         return Resolution(args=args)
     candidate = _parse_argument(given, kind)
     if candidate is None:
-        same_kind = [f for f in known if kind is None or f.kind == kind]
-        if not same_kind and tool_name != GENERAL_TOOL:
+        if latest is None:
             return Resolution(args=args)
-        source = (same_kind or known)[-1]
-        reason = f"the argument is not a readable {source.kind} puzzle; used the user's puzzle"
-        return _snap(tool_name, args, source, reason)
+        reason = f"the argument is not a readable {latest.kind} puzzle; used the user's puzzle"
+        return _snap(tool_name, args, latest, reason)
     closest = _closest(candidate, known)
     if closest is None and forced_for is not None:
         reason = "the call was forced for the user's puzzle and got another one; used the user's"
@@ -165,6 +174,15 @@ def resolve_arguments(
     return _snap(tool_name, args, source, reason)
 
 
+def _latest(tool_name: str, kind: str | None, known: list[FoundPuzzle]) -> FoundPuzzle | None:
+    """The puzzle a call without one of its own stands for: the latest of the tool's kind
+    (the general tool falls back to the latest of any kind)."""
+    same_kind = [f for f in known if kind is None or f.kind == kind]
+    if same_kind:
+        return same_kind[-1]
+    return known[-1] if tool_name == GENERAL_TOOL else None
+
+
 def _closest(candidate: Puzzle, known: list[FoundPuzzle]) -> tuple[FoundPuzzle, float] | None:
     """The most similar known puzzle if it is a near-copy of `candidate` (latest wins ties)."""
     best: tuple[FoundPuzzle, float] | None = None
@@ -176,26 +194,51 @@ def _closest(candidate: Puzzle, known: list[FoundPuzzle]) -> tuple[FoundPuzzle, 
     return best
 
 
-def _snap(tool_name: str, args: dict[str, Any], source: FoundPuzzle, reason: str) -> Resolution:
+def _with_puzzle(tool_name: str, args: dict[str, Any], source: FoundPuzzle) -> dict[str, Any]:
     used = {**args, "puzzle": source.text}
     if tool_name == GENERAL_TOOL:
         used["kind"] = source.kind
-    return Resolution(args=used, snapped=True, reason=reason)
+    return used
 
 
-def constrain_tool_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """An OpenAI tool schema whose puzzle argument a grammar-constrained server can follow.
+def _snap(tool_name: str, args: dict[str, Any], source: FoundPuzzle, reason: str) -> Resolution:
+    return Resolution(args=_with_puzzle(tool_name, args, source), snapped=True, reason=reason)
 
-    llama.cpp turns maxLength into one grammar rule per character (100,000 of them crash its
-    grammar parser), so the limit goes; kind tools get a pattern of their grid characters."""
+
+def _with_parameters(schema: dict[str, Any], **properties: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI tool schema with some argument specs replaced (the input is left as is)."""
     function = schema["function"]
     parameters = {**function["parameters"]}
-    properties = {name: dict(spec) for name, spec in parameters.get("properties", {}).items()}
-    puzzle = properties.get("puzzle")
-    if puzzle is not None:
-        puzzle.pop("maxLength", None)
-        pattern = ARGUMENT_PATTERNS.get(function["name"].removeprefix("solve_"))
-        if pattern:
-            puzzle["pattern"] = pattern
-    parameters["properties"] = properties
+    parameters["properties"] = {**parameters.get("properties", {}), **properties}
     return {**schema, "function": {**function, "parameters": parameters}}
+
+
+def offer_reference(schema: dict[str, Any]) -> dict[str, Any]:
+    """A tool schema whose puzzle argument says the LLM may pass PUZZLE_REFERENCE instead of
+    copying a puzzle of the conversation. Only this agent resolves the reference, so it is
+    offered here and not in the tools themselves."""
+    puzzle = schema["function"]["parameters"].get("properties", {}).get("puzzle")
+    if puzzle is None:
+        return schema
+    hint = (
+        "To use a puzzle the user already wrote in this conversation, pass exactly "
+        f"{PUZZLE_REFERENCE!r} instead of copying it."
+    )
+    description = f"{puzzle.get('description', '')} {hint}".strip()
+    return _with_parameters(schema, puzzle={**puzzle, "description": description})
+
+
+def reference_schema(schema: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The schema of a call the agent forces for the user's puzzle of `kind`: the puzzle can
+    only be PUZZLE_REFERENCE and the general tool's kind only `kind`, so a grammar-constrained
+    server writes a call of a few tokens, never a copy."""
+    reference = {
+        "type": "string",
+        "enum": [PUZZLE_REFERENCE],
+        "description": "The user's puzzle, by reference.",
+    }
+    if schema["function"]["name"] != GENERAL_TOOL:
+        return _with_parameters(schema, puzzle=reference)
+    out = _with_parameters(schema, kind={"type": "string", "enum": [kind]}, puzzle=reference)
+    out["function"]["parameters"]["required"] = ["kind", "puzzle"]
+    return out

@@ -37,7 +37,10 @@ class ToolCallLog(BaseModel):
     name: str
     args: dict[str, Any]
     args_used: dict[str, Any]
-    snapped: bool
+    referenced: bool = Field(
+        default=False, description="the LLM referred to the user's puzzle instead of copying it"
+    )
+    snapped: bool = Field(description="the agent replaced the LLM's copy with the user's text")
     forced: bool
     verified: bool | None = Field(description="the tool's verified flag; None without result")
     error: str | None = None

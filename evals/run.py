@@ -275,7 +275,8 @@ class Evaluator:
     def limited_chat(self, item: Item, prompt_copies: int, overhead: int) -> BaseChatModel:
         """The chat model capped to the item's answer budget. PromptTooLong unless the prompt
         (counted as one token per byte, an upper bound), `prompt_copies` more copies of it
-        (an agent copies the puzzle into its tool call), one answer and `overhead` fit."""
+        (an agent's transcript repeats the puzzle: in the call it ran, or as the tool's solution),
+        one answer and `overhead` fit."""
         budget = item.answer_tokens(self.settings.max_tokens)
         prompt_tokens = len(item.prompt.encode("utf-8"))
         need = (1 + prompt_copies) * prompt_tokens + budget + overhead
@@ -371,6 +372,7 @@ def log_call(call: ToolCallRecord) -> ToolCallLog:
         name=call.name,
         args=call.args,
         args_used=call.args_used,
+        referenced=call.referenced,
         snapped=call.snapped,
         forced=call.forced,
         verified=call.result.verified if call.result is not None else None,

@@ -4,10 +4,12 @@
     .venv/bin/python tests/bench_agents.py --mode auto         # the model chooses tools itself
     .venv/bin/python tests/bench_agents.py --backend openai --base-url URL --model NAME
 
-Per puzzle kind: how often the right tool was called, how often the puzzle argument was intact
-(the same grid as the user's) before and after copy-safe snapping, how often the tool's
-solution reached the user's answer, how often that answer was the right solution, and the
-model's speed (tokens/s, latency).
+Per puzzle kind (rates are shares of the prompts): how often the right tool was called, how
+its puzzle argument came (forced, referring to the user's puzzle, or a copy: intact = the same
+grid as the user's, snapped = replaced by copy-safe snapping), how often the tool ran on the
+user's puzzle, how often the tool's solution reached the user's answer and that answer was the
+right solution, latency p50/p90 (and how much of it was the LLM and the TRM tool), and the
+LLM's tokens and speed.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agents import build_agent, make_chat_model
 from agents.agent import AgentReply
@@ -165,11 +167,17 @@ def same_grid(text: object, kind: str, grid: list[list[int]]) -> bool:
 class Row(BaseModel):
     kind: str
     tool_called: bool
-    intact_before: bool
-    intact_after: bool
+    forced: bool
+    referenced: bool = Field(description="the call referred to the user's puzzle")
+    copied: bool = Field(description="the call carried a puzzle text of its own")
+    intact_before: bool = Field(description="that copy had the user's grid")
+    snapped: bool
+    intact_after: bool = Field(description="the tool ran on the user's grid")
     delivered: bool
     correct: bool
     latency_ms: float
+    tool_ms: float = Field(description="TRM tool time (SolveResult.latency_ms), summed")
+    tokens_in: int
     tokens_out: int
     iterations: int
 
@@ -178,14 +186,21 @@ def score(case: Case, reply: AgentReply) -> Row:
     calls = [c for c in reply.tool_calls if c.name in (f"solve_{case.kind}", "solve_grid_puzzle")]
     first = calls[0] if calls else None
     result = first.result if first else None
+    copied = bool(first) and not first.referenced
     return Row(
         kind=case.kind,
         tool_called=first is not None,
-        intact_before=bool(first) and same_grid(first.args.get("puzzle"), case.kind, case.grid),
+        forced=bool(first) and first.forced,
+        referenced=bool(first) and first.referenced,
+        copied=copied,
+        intact_before=copied and same_grid(first.args.get("puzzle"), case.kind, case.grid),
+        snapped=bool(first) and first.snapped,
         intact_after=bool(first) and same_grid(first.args_used.get("puzzle"), case.kind, case.grid),
         delivered=bool(result and result.solution_text in reply.text),
         correct=bool(result and result.grid == case.answer and result.solution_text in reply.text),
         latency_ms=reply.latency_ms,
+        tool_ms=sum(c.result.latency_ms for c in reply.tool_calls if c.result is not None),
+        tokens_in=reply.tokens_in,
         tokens_out=reply.tokens_out,
         iterations=reply.iterations,
     )
@@ -202,19 +217,36 @@ def generation_speed(model, runs: int = 3, tokens: int = 128) -> float:
     return max(speeds)
 
 
+def percentile(values: list[float], q: int) -> float:
+    """The q-th percentile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[max(0, -(-q * len(ordered) // 100) - 1)]
+
+
 def summary(rows: list[Row]) -> dict:
     def rate(field: str) -> float:
         return round(sum(getattr(r, field) for r in rows) / len(rows), 3)
 
+    latencies = [r.latency_ms for r in rows]
+    llm_ms = sum(r.latency_ms - r.tool_ms for r in rows)
     return {
         "n": len(rows),
         "tool_call_rate": rate("tool_called"),
-        "args_intact_before_snap": rate("intact_before"),
-        "args_intact_after_snap": rate("intact_after"),
+        "forced": rate("forced"),
+        "referenced": rate("referenced"),
+        "copied": rate("copied"),
+        "copied_intact": rate("intact_before"),
+        "snapped": rate("snapped"),
+        "ran_on_user_puzzle": rate("intact_after"),
         "tool_solution_in_answer": rate("delivered"),
         "end_to_end_correct": rate("correct"),
-        "latency_ms_median": round(statistics.median(r.latency_ms for r in rows), 1),
+        "latency_ms_p50": round(percentile(latencies, 50), 1),
+        "latency_ms_p90": round(percentile(latencies, 90), 1),
+        "llm_ms_mean": round(llm_ms / len(rows), 1),
+        "tool_ms_mean": round(statistics.mean(r.tool_ms for r in rows), 1),
+        "tokens_in_mean": round(statistics.mean(r.tokens_in for r in rows), 1),
         "tokens_out_mean": round(statistics.mean(r.tokens_out for r in rows), 1),
+        "llm_tokens_out_per_s": round(sum(r.tokens_out for r in rows) / (llm_ms / 1000), 1),
     }
 
 

@@ -10,12 +10,20 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from agents import LLAMA_CPP, VLLM, LocalLLMServer, build_agent, make_chat_model
+from agents.agent import ANSWER_MARGIN_TOKENS, REFERENCE_CALL_TOKENS
 from agents.models import smollm2_path
-from agents.routing import differing_fraction, find_puzzle, resolve_arguments
-from trm_tool.puzzles import parse
+from agents.routing import (
+    PUZZLE_REFERENCE,
+    differing_fraction,
+    find_puzzle,
+    offer_reference,
+    reference_schema,
+    resolve_arguments,
+)
+from trm_tool.puzzles import arc as arc_kind
 from trm_tool.puzzles.sudoku import KIND as SUDOKU
 from trm_tool.puzzles.sudoku import pretty, to_line
-from trm_tool.tool import SolverPool, trm_tools
+from trm_tool.tool import SolverPool, openai_tool_schemas, trm_tools
 
 ANSWER_TOKENS = 96
 """Enough for SmolLM2's final answer; the tests check what the agent guarantees, not prose."""
@@ -49,18 +57,21 @@ def sudoku_line(seed: int) -> str:
 
 class ScriptedChatModel(BaseChatModel):
     """Replies with the scripted messages in turn (one per earlier AI message in the input);
-    past the script it repeats the latest tool result, as a model quoting it would."""
+    past the script it repeats the latest tool result, as a model quoting it would. Keeps the
+    options of every request (tools, tool_choice, max_tokens) in `requests`."""
 
     script: list[AIMessage]
+    requests: list[dict] = []
 
     @property
     def _llm_type(self) -> str:
         return "scripted"
 
     def bind_tools(self, tools, **kwargs):
-        return self
+        return self.bind(tools=tools, **kwargs)
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.requests.append(kwargs)
         step = sum(isinstance(m, AIMessage) for m in messages)
         if step < len(self.script):
             reply = self.script[step]
@@ -80,13 +91,22 @@ def call(puzzle, name="solve_sudoku", call_id="call_1"):
 # The embedded model (SmolLM2 via llama.cpp's server)
 
 
+def forced_call_tokens(reply) -> int:
+    """Output tokens of the model call that made the turn's (first) tool call."""
+    message = next(m for m in reply.messages if isinstance(m, AIMessage) and m.tool_calls)
+    return message.usage_metadata["output_tokens"]
+
+
 def test_embedded_model_answers_a_sudoku_with_the_verified_solution(server, pool, solvable):
     agent = build_agent(server.chat_model(max_tokens=ANSWER_TOKENS), tools=trm_tools(pool))
-    reply = agent.run(f"solve this sudoku: {solvable}")
+    text = f"solve this sudoku: {solvable}"
+    reply = agent.run(text)
     assert [c.name for c in reply.tool_calls] == ["solve_sudoku"]
     record = reply.tool_calls[0]
     assert record.forced and record.result is not None and record.result.verified
-    assert parse("sudoku", record.args_used["puzzle"]).grid == parse("sudoku", solvable).grid
+    assert record.args == {"puzzle": PUZZLE_REFERENCE}, "the forced call refers, never copies"
+    assert record.referenced and not record.snapped and record.args_used == {"puzzle": text}
+    assert forced_call_tokens(reply) <= REFERENCE_CALL_TOKENS
     assert record.result.solution_text in reply.text
     assert "verified: yes" in reply.text
     assert reply.iterations == 2 and reply.tokens_in > 0 and reply.tokens_out > 0
@@ -130,8 +150,23 @@ def test_openai_backend_against_a_real_server(server, pool):
     maze = "Find the shortest path from S to G:\n#####\n#S..#\n##.##\n#..G#\n#####"
     reply = build_agent(model, tools=trm_tools(pool)).run(maze)
     assert [c.name for c in reply.tool_calls] == ["solve_maze"]
-    assert reply.tool_calls[0].content
+    record = reply.tool_calls[0]
+    assert record.referenced and record.args_used == {"puzzle": maze} and record.content
     assert reply.text.strip() and reply.iterations == 2
+
+
+def test_embedded_model_refers_to_an_arc_task_through_the_general_tool(server, pool):
+    """The general tool's forced call: kind and puzzle both fixed by the grammar; the tool
+    runs on the user's exact text however long it is."""
+    task = arc_kind.task_text(next(iter(arc_kind.KIND.evaluation_puzzles("arc1")))[0])
+    text = f"Solve this ARC task:\n{task}"
+    general = [t for t in trm_tools(pool) if t.name == "solve_grid_puzzle"]
+    reply = build_agent(server.chat_model(max_tokens=ANSWER_TOKENS), tools=general).run(text)
+    record = reply.tool_calls[0]
+    assert record.forced and record.args == {"kind": "arc", "puzzle": PUZZLE_REFERENCE}
+    assert record.referenced and record.args_used == {"kind": "arc", "puzzle": text}
+    assert forced_call_tokens(reply) <= REFERENCE_CALL_TOKENS
+    assert record.error is None and record.result is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,7 +182,7 @@ def test_corrupted_copy_is_snapped_to_the_original(pool):
         f"Solve this sudoku: {line}"
     )
     record = reply.tool_calls[0]
-    assert record.snapped and not record.forced
+    assert record.snapped and not record.referenced and not record.forced
     assert record.args == {"puzzle": corrupted}
     assert record.args_used["puzzle"] == f"Solve this sudoku: {line}"
     assert record.result is not None and record.result.solution_text in reply.text
@@ -166,16 +201,44 @@ def test_unrelated_grid_is_not_snapped(pool):
 
 def test_a_reference_to_the_puzzle_uses_the_conversations_puzzle(pool):
     line = sudoku_line(3)
-    model = ScriptedChatModel(script=[call("the puzzle above", name="solve_grid_puzzle")])
+    model = ScriptedChatModel(script=[call(PUZZLE_REFERENCE, name="solve_grid_puzzle")])
     reply = build_agent(model, tools=trm_tools(pool), capabilities=VLLM).run(
         f"Can you solve it?\n{line}"
     )
     record = reply.tool_calls[0]
-    assert record.snapped and record.args_used == {
-        "kind": "sudoku",
-        "puzzle": f"Can you solve it?\n{line}",
-    }
+    assert record.referenced and not record.snapped
+    assert record.args_used == {"kind": "sudoku", "puzzle": f"Can you solve it?\n{line}"}
+    assert "referred to the user's sudoku puzzle" in record.reason
     assert record.error is None and record.result is not None
+
+
+def test_capable_backends_get_the_full_schema_with_the_reference_offered(pool):
+    """Non-forced calls may still copy (and be snapped); the description offers the reference."""
+    model = ScriptedChatModel(script=[AIMessage(content="Hello!")])
+    build_agent(model, tools=trm_tools(pool), capabilities=VLLM).run("Hi")
+    request = model.requests[0]
+    assert request["tool_choice"] == "auto" and "max_tokens" not in request
+    puzzle = request["tools"][0]["function"]["parameters"]["properties"]["puzzle"]
+    assert puzzle["type"] == "string" and "enum" not in puzzle
+    assert repr(PUZZLE_REFERENCE) in puzzle["description"]
+
+
+def test_forced_call_and_answer_token_limits(pool, solvable):
+    """Our loop: the forced call gets the reference-only schema and a few tokens; the answer
+    after a solved call gets the tool's text plus a margin."""
+    model = ScriptedChatModel(script=[call(PUZZLE_REFERENCE)])
+    reply = build_agent(model, tools=trm_tools(pool), capabilities=LLAMA_CPP).run(
+        f"solve this sudoku: {solvable}"
+    )
+    forced, answer = model.requests
+    assert forced["tool_choice"] == "solve_sudoku"
+    assert forced["max_tokens"] == REFERENCE_CALL_TOKENS
+    [schema] = forced["tools"]
+    puzzle = schema["function"]["parameters"]["properties"]["puzzle"]
+    assert puzzle["enum"] == [PUZZLE_REFERENCE] and "maxLength" not in puzzle
+    record = reply.tool_calls[0]
+    assert record.referenced and record.result is not None
+    assert answer["max_tokens"] == len(record.content) + ANSWER_MARGIN_TOKENS
 
 
 def test_similarity_rule():
@@ -192,6 +255,37 @@ def test_similarity_rule():
     assert not resolve_arguments("solve_maze", {"puzzle": "SG"}, [maze]).snapped
     forced = resolve_arguments("solve_maze", {"puzzle": "SG"}, [maze], forced_for=maze)
     assert forced.snapped and forced.args["puzzle"] == maze.text
+
+
+def test_reference_rule():
+    sudoku, maze = find_puzzle(f"solve {sudoku_line(1)}"), find_puzzle("#####\n#S.G#\n#####")
+    referred = resolve_arguments("solve_maze", {"puzzle": " The puzzle above "}, [maze, sudoku])
+    assert referred.referenced and not referred.snapped
+    assert referred.args == {"puzzle": maze.text}
+    general = resolve_arguments("solve_grid_puzzle", {"puzzle": PUZZLE_REFERENCE}, [maze, sudoku])
+    assert general.referenced and general.args == {"kind": "sudoku", "puzzle": sudoku.text}
+    nothing = resolve_arguments("solve_arc", {"puzzle": PUZZLE_REFERENCE}, [maze])
+    assert not nothing.referenced and nothing.args == {"puzzle": PUZZLE_REFERENCE}
+    garbled = resolve_arguments("solve_maze", {"puzzle": "#S"}, [maze], forced_for=maze)
+    assert garbled.snapped and not garbled.referenced
+
+
+def test_reference_schemas_compile_to_llama_cpp_grammars():
+    """The forced schemas become grammars (what llama.cpp's server builds for a named tool
+    choice) that admit the reference and nothing else."""
+    import json
+
+    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
+
+    for schema in openai_tool_schemas():
+        parameters = reference_schema(schema, "maze")["function"]["parameters"]
+        grammar = json_schema_to_gbnf(json.dumps(parameters))
+        assert 'puzzle ::= "\\"the puzzle above\\""' in grammar
+        if schema["function"]["name"] == "solve_grid_puzzle":
+            assert 'kind ::= "\\"maze\\""' in grammar
+        LlamaGrammar.from_string(grammar, verbose=False)
+        offered = offer_reference(schema)["function"]["parameters"]["properties"]["puzzle"]
+        assert offered["maxLength"] and PUZZLE_REFERENCE in offered["description"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,6 +331,7 @@ def test_hf_backend_forces_the_tool_and_reports_its_solution(pool):
     reply = build_agent(model, tools=trm_tools(pool)).run(f"solve this sudoku: {sudoku_line(4)}")
     record = reply.tool_calls[0]
     assert record.name == "solve_sudoku" and record.forced and record.result is not None
+    assert record.args == {"puzzle": PUZZLE_REFERENCE} and record.referenced
     assert record.result.solution_text in reply.text
 
 
