@@ -48,8 +48,10 @@ def test_bench_records_its_numbers_and_command_in_the_model_card(tmp_path):
     run = trm_tool(*args, "--record")
     assert run.returncode == 0, run.stderr
     _, card = checkpoint.load(weights)  # the weights still match the card
-    (row,) = card.held_out
+    row, retried = card.held_out
     assert row.n == 4 and row.split == "sudoku/singles held-out, views=1"
+    assert retried.split == "sudoku/singles held-out, views=1 + 32 retry views"
+    assert retried.exact >= row.exact
     assert row.command == "trm-tool " + " ".join(args)
     assert f"{row.exact:.3f}" in run.stdout and card.training["speed"][0]["batch"] == 1
     concurrency = card.training["concurrency"]

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from trm_tool import checkpoint
+from trm_tool.model import TRM
 from trm_tool.puzzles import PuzzleError
 from trm_tool.solver import Candidate, Solver, vote
 
@@ -51,6 +52,17 @@ def test_vote_prefers_a_verified_candidate_over_a_majority(solver):
     candidates.append(Candidate(grid=solution, confidence=0.1, steps=1))
     ranked, share = vote(kind, puzzle, candidates)
     assert ranked[0].grid == solution and share == 0.25
+
+
+def test_a_puzzle_no_view_verifies_gets_a_second_round_of_fresh_views(solver):
+    (text,), _ = random_texts(solver.kind, 1, seed=4)
+    assert solver.solve(text).views == 4  # right in the first round: no second one
+    untrained = TRM(solver.model.config)  # wrong on every view, so nothing verifies
+    retrying = Solver(solver.kind, untrained, solver.card, torch.device("cpu"), 2, retry_views=3)
+    result = retrying.solve(text)
+    assert result.views == 2 + 3 and result.verified is False
+    never = Solver(solver.kind, untrained, solver.card, torch.device("cpu"), 2, retry_views=0)
+    assert never.solve(text).views == 2
 
 
 def test_bad_input_is_a_puzzle_error(solver):

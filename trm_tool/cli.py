@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from .tool import SolverPool
 
 
+RETRY_HELP = "fresh views for a second round when no view verifies (0: none)"
+
+
 def cmd_solve(args: argparse.Namespace) -> int:
     from .solver import load_solver
 
@@ -24,7 +27,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
         from .puzzles import parse
 
         kind = parse("auto", text).kind
-    solver = load_solver(kind, args.checkpoint, args.device, args.views, args.max_steps)
+    solver = load_solver(
+        kind, args.checkpoint, args.device, args.views, args.max_steps, args.retry_views
+    )
     result = solver.solve(text)
     if args.json:
         print(result.model_dump_json(indent=2))
@@ -46,7 +51,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     tiers = args.tier.split(",") if args.tier else list(solver.kind.tiers)
     views = [int(v) for v in args.views.split(",")]
     batches = [int(b) for b in args.batches.split(",")]
-    report = bench.run(solver, tiers, args.n, views, batches, args.max_steps)
+    report = bench.run(solver, tiers, args.n, views, batches, args.max_steps, args.retry_views)
     print(bench.format_table(report))
     if args.json:
         with open(args.json, "w") as f:
@@ -79,11 +84,12 @@ def _kind_path(item: str) -> tuple[str, str]:
 
 
 def _pool(args: argparse.Namespace) -> SolverPool:
-    """A SolverPool from --checkpoint KIND=PATH (repeatable), --device, --views, --max-steps."""
+    """A SolverPool from --checkpoint KIND=PATH (repeatable), --device and the solver options."""
     from .tool import SolverPool
 
     checkpoints = dict(args.checkpoint or [])
-    return SolverPool(checkpoints, args.device, views=args.views, max_steps=args.max_steps)
+    options = {"views": args.views, "max_steps": args.max_steps, "retry_views": args.retry_views}
+    return SolverPool(checkpoints, args.device, **options)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -118,6 +124,7 @@ def _add_pool_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--views", type=int, default=8, help="test-time augmentation views")
     parser.add_argument("--max-steps", type=int, help="supervision step budget")
+    parser.add_argument("--retry-views", type=int, default=32, help=RETRY_HELP)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     solve.add_argument("--device", default="auto")
     solve.add_argument("--views", type=int, default=8, help="test-time augmentation views")
     solve.add_argument("--max-steps", type=int, help="supervision step budget (may exceed 16)")
+    solve.add_argument("--retry-views", type=int, default=32, help=RETRY_HELP)
     solve.add_argument("--json", action="store_true", help="print the full SolveResult")
     solve.set_defaults(run=cmd_solve)
 
@@ -154,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--views", default="1,8", help="view counts to measure accuracy with")
     bench.add_argument("--batches", default="1,64,256")
     bench.add_argument("--max-steps", type=int)
+    bench.add_argument(
+        "--retry-views",
+        type=int,
+        default=32,
+        help="also measure the most views plus this second round for misses (0: skip)",
+    )
     bench.add_argument("--device", default="auto")
     bench.add_argument("--json", help="also write the report to this file")
     bench.add_argument(

@@ -179,7 +179,13 @@ class Solvers:
             self._solvers.setdefault((kind, base.views), base)
             if (kind, views) not in self._solvers:
                 self._solvers[(kind, views)] = Solver(
-                    base.kind, base.model, base.card, base.device, views, base.max_steps
+                    base.kind,
+                    base.model,
+                    base.card,
+                    base.device,
+                    views,
+                    base.max_steps,
+                    retry_views=base.retry_views,
                 )
             return self._solvers[(kind, views)]
 

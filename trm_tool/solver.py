@@ -4,6 +4,10 @@
     per-example early halting -> decode, map each view back to the original frame -> vote
     (a candidate that verifies wins) -> render in the user's own format.
 
+A puzzle none of whose views verifies (where the kind can check answers) gets one more round
+with more, fresh views: misses are rare on the puzzles a model knows, so the extra cost falls
+on few puzzles, and any view that verifies is right.
+
 Every puzzle kind goes through the same path; all kind-specific work happens in the kind.
 """
 
@@ -103,9 +107,13 @@ class Solver:
         max_batch: int = 64,
         batch_wait_ms: float = 5.0,
         fit: FitConfig | None = None,
+        retry_views: int = 32,
     ):
         self.kind, self.model, self.card, self.device = kind, model.to(device).eval(), card, device
         self.views, self.max_steps, self.seed = max(1, views), max_steps, seed
+        self.retry_views = max(0, retry_views)
+        """Fresh views for a second round on puzzles whose views all fail the check (0: no
+        second round)."""
         self.max_batch, self.batch_wait_s = max_batch, batch_wait_ms / 1000
         self._lock = threading.Lock()
         self._queue: queue.Queue[_Request] = queue.Queue()
@@ -177,25 +185,48 @@ class Solver:
         self, puzzles: list[Puzzle], max_steps: int | None = None, start: float | None = None
     ) -> list[SolveResult]:
         start = start or time.perf_counter()
+        max_steps = max_steps or self.max_steps
         views = [self.views_of(puzzle) for puzzle in puzzles]
-        flat = [(p, v, aug) for p, pv in enumerate(views) for v, aug in enumerate(pv)]
-        grids = [aug.apply(puzzles[p].grid) for p, _, aug in flat]
-        candidates: list[list[Candidate]] = [[] for _ in puzzles]
-        with self._lock:
-            rows = [self.task_row(puzzle) for puzzle in puzzles]
-            ids = [rows[p] for p, _, _ in flat]
-            predictions = self.predict(grids, max_steps or self.max_steps, ids)
-        for (p, _, aug), (tokens, confidence, steps) in zip(flat, predictions):
-            grid = aug.invert(self.kind.decode(tokens))
-            candidates[p].append(Candidate(grid=grid, confidence=confidence, steps=steps))
+        candidates = self.candidates(puzzles, views, max_steps)
+        missed = [i for i, (p, c) in enumerate(zip(puzzles, candidates)) if self._all_fail(p, c)]
+        if missed and self.retry_views:
+            again = [puzzles[i] for i in missed]
+            fresh = [self.views_of(puzzle, self.retry_views, round=1) for puzzle in again]
+            for i, more in zip(missed, self.candidates(again, fresh, max_steps)):
+                candidates[i] += more
         latency = (time.perf_counter() - start) * 1000
         return [self.result(puzzle, cands, latency) for puzzle, cands in zip(puzzles, candidates)]
 
-    def views_of(self, puzzle: Puzzle) -> list:
-        """Identity plus views-1 random symmetries, seeded by the puzzle itself so the same
-        puzzle gets the same answer alone or in any batch."""
-        rng = random.Random(f"{self.seed}/{puzzle.grid}")
-        return [Identity()] + [self.kind.random_augmentation(rng) for _ in range(self.views - 1)]
+    def candidates(
+        self, puzzles: list[Puzzle], views: list[list], max_steps: int | None
+    ) -> list[list[Candidate]]:
+        """Every view of every puzzle in one batched recursion, mapped back to the puzzle's
+        own frame."""
+        flat = [(p, aug) for p, puzzle_views in enumerate(views) for aug in puzzle_views]
+        grids = [aug.apply(puzzles[p].grid) for p, aug in flat]
+        out: list[list[Candidate]] = [[] for _ in puzzles]
+        with self._lock:
+            rows = [self.task_row(puzzle) for puzzle in puzzles]
+            predictions = self.predict(grids, max_steps, [rows[p] for p, _ in flat])
+        for (p, aug), (tokens, confidence, steps) in zip(flat, predictions):
+            grid = aug.invert(self.kind.decode(tokens))
+            out[p].append(Candidate(grid=grid, confidence=confidence, steps=steps))
+        return out
+
+    def _all_fail(self, puzzle: Puzzle, candidates: list[Candidate]) -> bool:
+        """Every candidate fails the exact check (False, not None: some kinds cannot check)."""
+        return all(self.kind.verify(puzzle, c.grid) is False for c in candidates)
+
+    def views_of(self, puzzle: Puzzle, count: int | None = None, round: int = 0) -> list:
+        """Round 0: identity plus count-1 (default views-1) random symmetries; later rounds:
+        count fresh random ones. Seeded by the puzzle itself, so the same puzzle gets the same
+        answer alone or in any batch."""
+        count = count or self.views
+        if round == 0:
+            rng = random.Random(f"{self.seed}/{puzzle.grid}")
+            return [Identity()] + [self.kind.random_augmentation(rng) for _ in range(count - 1)]
+        rng = random.Random(f"{self.seed}/{round}/{puzzle.grid}")
+        return [self.kind.random_augmentation(rng) for _ in range(count)]
 
     def task_row(self, puzzle: Puzzle) -> int:
         """The embedding row of the puzzle's task (0 for models without task embeddings)."""
@@ -274,6 +305,7 @@ def load_solver(
     device: str = "auto",
     views: int = 8,
     max_steps: int | None = None,
+    retry_views: int = 32,
 ) -> Solver:
     """A Solver for `kind` from the shipped checkpoint (or the one at `checkpoint`)."""
     puzzle_kind = get_kind(kind)
@@ -282,4 +314,4 @@ def load_solver(
     model, card = load(path, target)
     if card.kind != kind:
         raise CheckpointError(f"{path} is a {card.kind} checkpoint, not {kind}")
-    return Solver(puzzle_kind, model, card, target, views=views, max_steps=max_steps)
+    return Solver(puzzle_kind, model, card, target, views, max_steps, retry_views=retry_views)
