@@ -343,9 +343,10 @@ def _verified_line(content: str) -> str:
 
 def contains_block(text: str, block: str) -> bool:
     """True when the lines of `block` appear in `text` as whole lines that are not part of a
-    larger grid (a neighbouring line of the same width would make them a fragment of one)."""
-    lines = [line.strip() for line in text.splitlines()]
-    want = [line.strip() for line in block.strip().splitlines()]
+    larger grid (a neighbouring line of the same width would make them a fragment of one).
+    Leading blanks count (an open maze cell at a row's start); trailing ones are invisible."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    want = [line.rstrip() for line in block.strip("\n").splitlines()]
     for i in range(len(lines) - len(want) + 1):
         if lines[i : i + len(want)] != want:
             continue

@@ -342,3 +342,6 @@ def test_a_solution_inside_a_larger_garbled_grid_does_not_count_as_delivered():
     assert contains_block("The answer is:\n000\n000\nverified: n/a", solution)
     assert not contains_block("The answer is:\n000\n000\n000\n00", solution)  # a longer grid
     assert not contains_block("no grid here", solution)
+    maze = " ##S#\n  #G "
+    assert contains_block("The path:\n ##S#\n  #G\nverified: no", maze)
+    assert not contains_block("The path:\n##S#\n  #G\nverified: no", maze)  # a row shifted left
