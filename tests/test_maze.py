@@ -174,6 +174,11 @@ def test_json_object_inside_prose_is_found():
     assert M.parse(text).grid == [[START, WALL, GOAL], [OPEN, OPEN, OPEN]]
 
 
+def test_a_json_maze_followed_by_a_question_is_read():
+    text = '{"grid": [[0, 1, 0], [0, 0, 0]], "start": [0, 0], "goal": [0, 2]}\nShortest route?'
+    assert M.parse(text).grid == [[START, WALL, GOAL], [OPEN, OPEN, OPEN]]
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     seed=st.integers(0, 10**6),

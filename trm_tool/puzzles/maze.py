@@ -105,11 +105,12 @@ def parse(text: str) -> Puzzle:
 
 def _json_payload(text: str) -> Any:
     """The JSON maze the text holds, or None where it holds none. Text that starts as JSON
-    must be valid JSON; elsewhere only an object with a "grid" key counts."""
+    must start with valid JSON (prose may follow it); elsewhere only an object with a "grid"
+    key counts."""
     body = _strip_fence(text.strip())
     if body[:1] in ("{", "["):
         try:
-            return json.loads(body)
+            return json.JSONDecoder().raw_decode(body)[0]
         except (ValueError, RecursionError) as err:
             raise PuzzleError(
                 f"The maze looks like JSON but does not parse ({str(err)[:80]}). Expected e.g. "
