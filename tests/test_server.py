@@ -69,10 +69,10 @@ MISSING_CHECKPOINT = "/nonexistent/maze.safetensors"
 
 @pytest.fixture(scope="module")
 def pool() -> SolverPool:
-    """Two views keep 64 concurrent solves quick; one torch thread avoids the thread
-    oversubscription that slows a busy 2-core machine down tenfold."""
+    """Two views and no second round keep 64 concurrent solves quick; one torch thread avoids
+    the thread oversubscription that slows a busy 2-core machine down tenfold."""
     torch.set_num_threads(1)
-    return SolverPool({"maze": MISSING_CHECKPOINT}, device="cpu", views=VIEWS)
+    return SolverPool({"maze": MISSING_CHECKPOINT}, device="cpu", views=VIEWS, retry_views=0)
 
 
 @pytest.fixture(scope="module")
@@ -123,11 +123,14 @@ def test_solve_round_trip_matches_direct_solve(client: httpx.Client, solver: Sol
 
 def test_options_reach_the_solver(client: httpx.Client):
     text = sudoku_texts(1, seed=2)[0]
-    options = {"views": 1, "max_steps": 1}
+    options = {"views": 1, "max_steps": 1, "retry_views": 0}
     response = client.post("/v1/solve", json={"kind": "sudoku", "puzzle": text, "options": options})
     assert response.status_code == 200, response.text
     assert response.json()["views"] == 1
     assert response.json()["steps"] == 1
+    options["retry_views"] = 2  # one step is too few to solve it: a second round runs
+    response = client.post("/v1/solve", json={"kind": "sudoku", "puzzle": text, "options": options})
+    assert response.json()["views"] == 1 + 2 and response.json()["verified"] is False
 
 
 BAD_REQUESTS = {

@@ -93,6 +93,12 @@ class SolveOptions(BaseModel):
     views: int | None = Field(
         default=None, ge=1, le=64, description="test-time augmentation views voted over"
     )
+    retry_views: int | None = Field(
+        default=None,
+        ge=0,
+        le=64,
+        description="fresh views of a second round when no view verifies (0: no second round)",
+    )
 
 
 class SolveRequest(BaseModel):
@@ -113,7 +119,7 @@ class SolveRequest(BaseModel):
 EXPECTED_BODY = (
     'Expected a JSON object (Content-Type: application/json) like {"kind": "auto" | "sudoku" '
     '| "maze" | "arc", "puzzle": "<the puzzle text>", "options": {"max_steps": <int 1-256>, '
-    '"views": <int 1-64>}}; options are optional.'
+    '"views": <int 1-64>, "retry_views": <int 0-64>}}; options are optional.'
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -156,17 +162,17 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
 
 
 class Solvers:
-    """The pool's Solvers plus, per requested view count, one sharing the same weights.
+    """The pool's Solvers plus, per requested view counts, one sharing the same weights.
 
-    A Solver's view count is fixed, so a request asking for other views gets a sibling Solver
+    A Solver's view counts are fixed, so a request asking for others gets a sibling Solver
     on the same model; requests with equal options still batch together."""
 
     def __init__(self, pool: SolverPool):
         self.pool = pool
-        self._solvers: dict[tuple[str, int], Solver] = {}
+        self._solvers: dict[tuple[str, int, int], Solver] = {}
         self._lock = threading.Lock()
 
-    def get(self, kind: str, views: int | None = None) -> Solver:
+    def get(self, kind: str, views: int | None = None, retry_views: int | None = None) -> Solver:
         try:
             base = self.pool.get(kind)
         except CheckpointError as err:
@@ -175,24 +181,26 @@ class Solvers:
                 f"{', '.join(self.models()) or 'none'}."
             ) from err
         views = views or base.views
+        retry_views = base.retry_views if retry_views is None else retry_views
+        key = (kind, views, retry_views)
         with self._lock:
-            self._solvers.setdefault((kind, base.views), base)
-            if (kind, views) not in self._solvers:
-                self._solvers[(kind, views)] = Solver(
+            self._solvers.setdefault((kind, base.views, base.retry_views), base)
+            if key not in self._solvers:
+                self._solvers[key] = Solver(
                     base.kind,
                     base.model,
                     base.card,
                     base.device,
                     views,
                     base.max_steps,
-                    retry_views=base.retry_views,
+                    retry_views=retry_views,
                 )
-            return self._solvers[(kind, views)]
+            return self._solvers[key]
 
     def solve(self, request: SolveRequest) -> SolveResult:
         """Blocking; call from a worker thread. PuzzleError explains bad input."""
         kind = parse("auto", request.puzzle).kind if request.kind == "auto" else request.kind
-        solver = self.get(kind, request.options.views)
+        solver = self.get(kind, request.options.views, request.options.retry_views)
         return solver.solve(request.puzzle, request.options.max_steps)
 
     def load_all(self) -> list[str]:
@@ -207,13 +215,13 @@ class Solvers:
     def models(self) -> list[str]:
         """Kinds with a loaded model."""
         with self._lock:
-            return sorted({kind for kind, _ in self._solvers}, key=KIND_NAMES.index)
+            return sorted({key[0] for key in self._solvers}, key=KIND_NAMES.index)
 
     def by_kind(self) -> dict[str, list[Solver]]:
         """Every Solver in use, by kind, for metrics."""
         with self._lock:
             out: dict[str, list[Solver]] = {}
-            for (kind, _), solver in self._solvers.items():
+            for (kind, *_), solver in self._solvers.items():
                 out.setdefault(kind, []).append(solver)
             return out
 
@@ -266,7 +274,7 @@ async def run_solve(
             504,
             "timeout",
             f"The solve took longer than the server's limit of {settings.timeout_s:g} s. Retry "
-            "later, or ask for fewer options.max_steps or options.views.",
+            "later, or ask for fewer options.max_steps, options.views or options.retry_views.",
         ) from None
 
 
