@@ -1,10 +1,11 @@
-"""The `trm-tool` command line with the shipped Sudoku checkpoint."""
+"""The `trm-tool` command line with the shipped Sudoku and maze checkpoints."""
 
 import subprocess
 import sys
 from pathlib import Path
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "sudoku_easy.txt"
+MAZE_EXAMPLE = EXAMPLE.with_name("maze_small.txt")
 
 
 def trm_tool(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -22,6 +23,13 @@ def test_solve_prints_a_verified_solution_for_the_easy_example():
     assert run.returncode == 0, run.stderr
     assert "[verified;" in run.stdout
     assert run.stdout.count("|") == 18  # the answer keeps the input's pretty layout
+
+
+def test_solve_prints_a_verified_path_for_the_small_maze_example():
+    run = trm_tool("solve", "--kind", "maze", MAZE_EXAMPLE.read_text())
+    assert run.returncode == 0, run.stderr
+    assert "[verified;" in run.stdout
+    assert run.stdout.count("o") > 20  # the path, drawn in the input's own glyphs
 
 
 def test_solve_reads_stdin_and_detects_the_kind():
