@@ -191,7 +191,7 @@ class Solver:
         missed = [i for i, (p, c) in enumerate(zip(puzzles, candidates)) if self._all_fail(p, c)]
         if missed and self.retry_views:
             again = [puzzles[i] for i in missed]
-            fresh = [self.views_of(puzzle, self.retry_views, round=1) for puzzle in again]
+            fresh = [self.views_of(puzzle, self.retry_views, fresh=True) for puzzle in again]
             for i, more in zip(missed, self.candidates(again, fresh, max_steps)):
                 candidates[i] += more
         latency = (time.perf_counter() - start) * 1000
@@ -214,19 +214,21 @@ class Solver:
         return out
 
     def _all_fail(self, puzzle: Puzzle, candidates: list[Candidate]) -> bool:
-        """Every candidate fails the exact check (False, not None: some kinds cannot check)."""
-        return all(self.kind.verify(puzzle, c.grid) is False for c in candidates)
+        """Every distinct answer fails the exact check (False, not None: some kinds cannot
+        check); views that agree are checked once."""
+        distinct = {repr(c.grid): c.grid for c in candidates}.values()
+        return all(self.kind.verify(puzzle, grid) is False for grid in distinct)
 
-    def views_of(self, puzzle: Puzzle, count: int | None = None, round: int = 0) -> list:
-        """Round 0: identity plus count-1 (default views-1) random symmetries; later rounds:
-        count fresh random ones. Seeded by the puzzle itself, so the same puzzle gets the same
-        answer alone or in any batch."""
+    def views_of(self, puzzle: Puzzle, count: int | None = None, fresh: bool = False) -> list:
+        """Identity plus count-1 (default views-1) random symmetries, or with `fresh` count
+        other random ones for a second round. Seeded by the puzzle itself, so the same puzzle
+        gets the same answer alone or in any batch."""
         count = count or self.views
-        if round == 0:
-            rng = random.Random(f"{self.seed}/{puzzle.grid}")
-            return [Identity()] + [self.kind.random_augmentation(rng) for _ in range(count - 1)]
-        rng = random.Random(f"{self.seed}/{round}/{puzzle.grid}")
-        return [self.kind.random_augmentation(rng) for _ in range(count)]
+        if fresh:
+            rng = random.Random(f"{self.seed}/1/{puzzle.grid}")
+            return [self.kind.random_augmentation(rng) for _ in range(count)]
+        rng = random.Random(f"{self.seed}/{puzzle.grid}")
+        return [Identity()] + [self.kind.random_augmentation(rng) for _ in range(count - 1)]
 
     def task_row(self, puzzle: Puzzle) -> int:
         """The embedding row of the puzzle's task (0 for models without task embeddings)."""
