@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from .checkpoint import CheckpointError
 from .puzzles import KIND_NAMES, PuzzleError
+from .solver import RETRY_VIEWS
 
 if TYPE_CHECKING:
     from .tool import SolverPool
@@ -124,7 +125,7 @@ def _add_pool_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--views", type=int, default=8, help="test-time augmentation views")
     parser.add_argument("--max-steps", type=int, help="supervision step budget")
-    parser.add_argument("--retry-views", type=int, default=32, help=RETRY_HELP)
+    parser.add_argument("--retry-views", type=int, default=RETRY_VIEWS, help=RETRY_HELP)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     solve.add_argument("--device", default="auto")
     solve.add_argument("--views", type=int, default=8, help="test-time augmentation views")
     solve.add_argument("--max-steps", type=int, help="supervision step budget (may exceed 16)")
-    solve.add_argument("--retry-views", type=int, default=32, help=RETRY_HELP)
+    solve.add_argument("--retry-views", type=int, default=RETRY_VIEWS, help=RETRY_HELP)
     solve.add_argument("--json", action="store_true", help="print the full SolveResult")
     solve.set_defaults(run=cmd_solve)
 
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument(
         "--retry-views",
         type=int,
-        default=32,
+        default=RETRY_VIEWS,
         help="also measure the most views plus this second round for misses (0: skip)",
     )
     bench.add_argument("--device", default="auto")

@@ -30,6 +30,9 @@ from .model import TRM
 from .puzzles import Grid, Puzzle, PuzzleError, PuzzleKind, get_kind
 from .puzzles.base import Identity
 
+RETRY_VIEWS = 32
+"""Default fresh views of the second round for puzzles none of whose views verify."""
+
 
 class SolveResult(BaseModel):
     """What one solve returns; also the tool's artifact and the HTTP response body."""
@@ -107,7 +110,7 @@ class Solver:
         max_batch: int = 64,
         batch_wait_ms: float = 5.0,
         fit: FitConfig | None = None,
-        retry_views: int = 32,
+        retry_views: int = RETRY_VIEWS,
     ):
         self.kind, self.model, self.card, self.device = kind, model.to(device).eval(), card, device
         self.views, self.max_steps, self.seed = max(1, views), max_steps, seed
@@ -307,7 +310,7 @@ def load_solver(
     device: str = "auto",
     views: int = 8,
     max_steps: int | None = None,
-    retry_views: int = 32,
+    retry_views: int = RETRY_VIEWS,
 ) -> Solver:
     """A Solver for `kind` from the shipped checkpoint (or the one at `checkpoint`)."""
     puzzle_kind = get_kind(kind)
