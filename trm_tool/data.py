@@ -100,7 +100,9 @@ def tier_weights(n_tiers: int, progress: float) -> list[float]:
 
 
 class PuzzleStream:
-    """Endless training examples: fresh puzzles (with a curriculum) or a fixed augmented pool."""
+    """Endless training examples: fresh puzzles (with a curriculum) or a fixed augmented pool.
+    The trainer asks for a tier first (`choose_tier`) and then for examples of it, so every
+    batch holds one tier and runs on that tier's canvas."""
 
     def __init__(
         self,
@@ -117,7 +119,10 @@ class PuzzleStream:
         self.progress = 0.0
         self.puzzle_ids = puzzle_ids or {}
         self.excluded = held_out_keys(kind, tuple(tiers), held_out_size)
-        self.pool = [self._fresh(tiers[i % len(tiers)]) for i in range(pool_size)]
+        self.pool: dict[str, list[tuple[Puzzle, Grid]]] = {}
+        for i in range(pool_size):
+            tier = tiers[i % len(tiers)]
+            self.pool.setdefault(tier, []).append(self._fresh(tier))
 
     def _fresh(self, tier: str) -> tuple[Puzzle, Grid]:
         while True:
@@ -125,25 +130,25 @@ class PuzzleStream:
             if self.kind.canonical_key(puzzle.grid) not in self.excluded:
                 return puzzle, solution
 
-    def active_tiers(self) -> list[str]:
+    def _weights(self) -> list[float]:
         if not self.curriculum:
-            return list(self.tiers)
-        weights = tier_weights(len(self.tiers), self.progress)
-        return [t for t, w in zip(self.tiers, weights) if w > 0]
+            return [1.0] * len(self.tiers)
+        return tier_weights(len(self.tiers), self.progress)
 
-    def canvas(self) -> tuple[int, int]:
-        """The shape every grid of the active tiers fits in."""
-        shapes = [self.kind.canvas_shape(tier) for tier in self.active_tiers()]
-        return max(h for h, _ in shapes), max(w for _, w in shapes)
+    def active_tiers(self) -> list[str]:
+        return [t for t, w in zip(self.tiers, self._weights()) if w > 0]
 
-    def next(self) -> Example:
+    def choose_tier(self) -> str:
+        """The tier of the next batch: drawn by the curriculum's weights (uniform without)."""
+        return self.rng.choices(self.tiers, weights=self._weights())[0]
+
+    def next(self, tier: str) -> Example:
+        """One example of `tier`: a fresh puzzle, or a pool puzzle under a random augmentation."""
         if self.pool:
-            puzzle, solution = self.rng.choice(self.pool)
+            puzzle, solution = self.rng.choice(self.pool[tier])
             augmentation = self.kind.random_augmentation(self.rng)
             puzzle, solution = puzzle.map_grids(augmentation.apply), augmentation.apply(solution)
         else:
-            weights = tier_weights(len(self.tiers), self.progress) if self.curriculum else None
-            tier = self.rng.choices(self.tiers, weights=weights)[0]
             puzzle, solution = self._fresh(tier)
         return to_example(self.kind, puzzle, solution, self.puzzle_ids.get(puzzle.task_id or "", 0))
 

@@ -1,9 +1,10 @@
 """Train a TRM on one puzzle kind: `python -m trm_tool.train --kind sudoku --time-budget 40m`.
 
-The loop keeps a batch of slots. Every iteration runs one supervision step on every slot,
-scores it, and takes one optimizer step; slots whose example halted (ACT, or the N_sup budget)
-are refilled with fresh examples while the others carry their (answer, latent) on. So examples
-enter and leave the batch independently, as in the paper's deep supervision.
+The loop keeps a batch of slots per difficulty tier, each on its tier's canvas. Every
+iteration draws a tier (by the curriculum), runs one supervision step on every slot of its
+batch, scores it, and takes one optimizer step; slots whose example halted (ACT, or the N_sup
+budget) are refilled with fresh examples while the others carry their (answer, latent) on. So
+examples enter and leave a batch independently, as in the paper's deep supervision.
 
 Runs on CPU in fp32, or on CUDA with bf16 autocast and torch.compile; under torchrun, gradients
 are averaged across processes (data parallel). At every periodic evaluation and when it stops
@@ -106,12 +107,15 @@ def sequence_metrics(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.
 
 
 class Slots:
-    """The training batch: per slot an example plus its carried (answer, latent, steps)."""
+    """One tier's training batch on that tier's canvas: per slot an example plus its carried
+    (answer, latent, steps)."""
 
-    def __init__(self, model: TRM, stream: PuzzleStream, batch: int, device: torch.device):
-        self.model, self.stream, self.device = model, stream, device
-        self.canvas = stream.canvas()
-        examples = [stream.next() for _ in range(batch)]
+    def __init__(
+        self, model: TRM, stream: PuzzleStream, tier: str, batch: int, device: torch.device
+    ):
+        self.model, self.stream, self.tier, self.device = model, stream, tier, device
+        self.canvas = stream.kind.canvas_shape(tier)
+        examples = [stream.next(tier) for _ in range(batch)]
         self.tokens, self.labels, self.puzzle_ids = (
             t.to(device) for t in collate(examples, self.canvas)
         )
@@ -125,7 +129,8 @@ class Slots:
         index = halted.nonzero().flatten()
         if len(index) == 0:
             return
-        tokens, labels, ids = collate([self.stream.next() for _ in index], self.canvas)
+        examples = [self.stream.next(self.tier) for _ in index]
+        tokens, labels, ids = collate(examples, self.canvas)
         self.tokens[index] = tokens.to(self.device)
         self.labels[index] = labels.to(self.device)
         self.puzzle_ids[index] = ids.to(self.device)
@@ -261,15 +266,17 @@ def train(config: TrainConfig, kind: PuzzleKind | None = None) -> Path:
         save_checkpoint(model, ema, config, path, counters, results, device, task_ids)
         return results
 
-    stream.progress = progress()
-    slots = Slots(model, stream, config.batch_size, device)
+    batches: dict[str, Slots] = {}
+    """One batch of slots per tier, so small grids never run on a big tier's canvas."""
     bar = tqdm(disable=rank != 0, unit="step", dynamic_ncols=True, mininterval=5)
     window = {"loss": 0.0, "exact": 0.0, "halted": 0, "halt_steps": 0.0, "n": 0}
     window_start, window_examples = time.time(), 0
     while progress() < 1.0:
         stream.progress = progress()
-        if stream.canvas() != slots.canvas:  # curriculum moved to bigger grids
-            slots = Slots(model, stream, config.batch_size, device)
+        tier = stream.choose_tier()
+        if tier not in batches:
+            batches[tier] = Slots(model, stream, tier, config.batch_size, device)
+        slots = batches[tier]
         model.train()
         scale = learning_rate_scale(counters["step"], progress(), config)
         for group in optimizer.param_groups:
