@@ -2,9 +2,10 @@
 
     python evals/maze_styles.py --sides 10-15 --n 60                # shipped model, 1 view
     python evals/maze_styles.py --checkpoint runs/x/maze.safetensors --views 8 --retry-views 16
+    python evals/maze_styles.py --sides 30-30 --styles random_walls --min-path 111  # Maze-Hard-like
 
-Mazes come from their own seed (not the training stream's, not the held-out seed), one third
-per style: perfect (one route, dead ends only), braided (loops: the shortest of several routes)
+Mazes come from their own seed (not the training stream's, not the held-out seed), the styles
+in turn: perfect (one route, dead ends only), braided (loops: the shortest of several routes)
 and random walls (open areas). Sides are drawn from --sides for height and width separately.
 Prints exact accuracy per style with a 95% Wilson interval.
 """
@@ -22,14 +23,20 @@ from trm_tool.solver import load_solver
 VALIDATION_SEED = 12345
 
 
-def maze_set(n: int, low: int, high: int, seed: int = VALIDATION_SEED) -> list[tuple]:
-    """n (style, puzzle, solution) triples, styles in turn, sides drawn from low..high."""
+def maze_set(
+    n: int,
+    sides: tuple[int, int],
+    styles: tuple[str, ...] = maze.STYLES,
+    min_path: int | None = None,
+    seed: int = VALIDATION_SEED,
+) -> list[tuple]:
+    """n (style, puzzle, solution) triples, styles in turn, sides drawn from `sides`."""
     rng = random.Random(seed)
     out = []
     for i in range(n):
-        style = maze.STYLES[i % len(maze.STYLES)]
-        height, width = rng.randint(low, high), rng.randint(low, high)
-        out.append((style, *maze.generate_maze(rng, height, width, style)))
+        style = styles[i % len(styles)]
+        height, width = rng.randint(*sides), rng.randint(*sides)
+        out.append((style, *maze.generate_maze(rng, height, width, style, min_path=min_path)))
     return out
 
 
@@ -37,21 +44,24 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--checkpoint", help="default: the shipped maze checkpoint")
     p.add_argument("--sides", default="10-15", help="side range, e.g. 10-15")
-    p.add_argument("--n", type=int, default=60, help="mazes in all (a third per style)")
+    p.add_argument("--n", type=int, default=60, help="mazes in all, shared by the styles")
+    p.add_argument("--styles", default=",".join(maze.STYLES))
+    p.add_argument("--min-path", type=int, help="fewest route cells (default: the generator's)")
     p.add_argument("--views", type=int, default=1)
     p.add_argument("--retry-views", type=int, default=0)
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
     low, high = (int(side) for side in args.sides.split("-"))
+    styles = tuple(args.styles.split(","))
     solver = load_solver(
         "maze", args.checkpoint, args.device, views=args.views, retry_views=args.retry_views
     )
-    mazes = maze_set(args.n, low, high)
+    mazes = maze_set(args.n, (low, high), styles, args.min_path)
     start = time.perf_counter()
     results = solver.solve_puzzles([puzzle for _, puzzle, _ in mazes])
     seconds = time.perf_counter() - start
     print(f"sides {args.sides}, {args.views} view(s) + {args.retry_views} retry, {seconds:.0f} s")
-    for style in (*maze.STYLES, "all"):
+    for style in (*styles, "all"):
         right = [r.grid == s for (st, _, s), r in zip(mazes, results) if style in (st, "all")]
         low_ci, high_ci = wilson_interval(sum(right), len(right))
         print(
