@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 
 from trm_tool import checkpoint
@@ -43,3 +44,12 @@ def test_each_tier_trains_on_its_own_canvas():
     assert small.tokens.shape == (3, 12, 12) and large.tokens.shape == (3, 30, 30)
     small.refill(torch.tensor([True, False, True]))
     assert small.tokens.shape == (3, 12, 12) and small.latent.shape == (3, 144, 16)
+
+
+def test_a_pool_holds_puzzles_of_every_tier_it_trains():
+    kind = get_kind("maze")
+    stream = PuzzleStream(kind, ["small", "medium"], seed=0, curriculum=False, pool_size=2)
+    assert max(stream.next("small").tokens.shape) <= 12
+    assert min(stream.next("medium").tokens.shape) >= 13
+    with pytest.raises(ValueError, match="cannot cover 2 tiers"):
+        PuzzleStream(kind, ["small", "medium"], seed=0, pool_size=1)

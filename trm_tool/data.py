@@ -118,6 +118,8 @@ class PuzzleStream:
         self.rng = random.Random(seed)
         self.progress = 0.0
         self.puzzle_ids = puzzle_ids or {}
+        if 0 < pool_size < len(tiers):
+            raise ValueError(f"a pool of {pool_size} puzzles cannot cover {len(tiers)} tiers")
         self.excluded = held_out_keys(kind, tuple(tiers), held_out_size)
         self.pool: dict[str, list[tuple[Puzzle, Grid]]] = {}
         for i in range(pool_size):
