@@ -3,6 +3,7 @@
     python evals/maze_styles.py --sides 10-15 --n 60                # shipped model, 1 view
     python evals/maze_styles.py --checkpoint runs/x/maze.safetensors --views 8 --retry-views 16
     python evals/maze_styles.py --sides 30-30 --styles random_walls --min-path 111  # Maze-Hard-like
+    python evals/maze_styles.py --sides 30-30 --styles random_walls --min-path 111 --max-steps 16
 
 Mazes come from their own seed (not the training stream's, not the held-out seed), the styles
 in turn: perfect (one route, dead ends only), braided (loops: the shortest of several routes)
@@ -49,12 +50,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--min-path", type=int, help="fewest route cells (default: the generator's)")
     p.add_argument("--views", type=int, default=1)
     p.add_argument("--retry-views", type=int, default=0)
+    p.add_argument("--max-steps", type=int, help="supervision-step budget (default: the model's)")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
     low, high = (int(side) for side in args.sides.split("-"))
     styles = tuple(args.styles.split(","))
     solver = load_solver(
-        "maze", args.checkpoint, args.device, views=args.views, retry_views=args.retry_views
+        "maze",
+        args.checkpoint,
+        args.device,
+        views=args.views,
+        max_steps=args.max_steps,
+        retry_views=args.retry_views,
     )
     mazes = maze_set(args.n, (low, high), styles, args.min_path)
     start = time.perf_counter()
