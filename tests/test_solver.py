@@ -81,6 +81,19 @@ def test_32_concurrent_calls_get_their_own_answers_in_merged_batches(solver):
     assert max(solver.batch_sizes) > 1, "concurrent calls should share batches"
 
 
+def test_slicing_a_merged_batch_into_forward_passes_does_not_change_answers(solver):
+    texts, _ = random_texts(solver.kind, 10, seed=3)
+    grids = [solver.kind.parse(t).grid for t in texts]
+    sliced, whole = (
+        Solver(solver.kind, solver.model, solver.card, solver.device, max_rows=rows).predict(
+            grids, None
+        )
+        for rows in (3, 1000)
+    )
+    assert [(t.tolist(), s) for t, _, s in sliced] == [(t.tolist(), s) for t, _, s in whole]
+    assert [c for _, c, _ in sliced] == pytest.approx([c for _, c, _ in whole], abs=1e-4)
+
+
 def test_a_corrupted_answer_is_never_marked_verified(solver):
     from trm_tool.puzzles.sudoku import KIND as SUDOKU
 

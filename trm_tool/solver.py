@@ -32,6 +32,8 @@ from .puzzles.base import Identity
 
 RETRY_VIEWS = 32
 """Default fresh views of the second round for puzzles none of whose views verify."""
+CPU_MAX_ROWS, GPU_MAX_ROWS = 16, 8192
+"""Views per forward pass by device (see `Solver`)."""
 
 
 class SolveResult(BaseModel):
@@ -96,6 +98,9 @@ class Solver:
     Thread-safe. Concurrent `solve` calls are merged by a background worker into one batched
     recursion (dynamic batching): it takes whatever requests are waiting, up to `max_batch`,
     after at most `batch_wait_ms`, so N concurrent tool calls cost about one batched forward.
+    That batch runs in slices of at most `max_rows` views: a GPU wants them all at once, while
+    a CPU is compute-bound and slower per row in big batches (measured with the Sudoku model on
+    one thread, all steps: 10.1 rows/s at 8 rows, 8.6 at 128, 6.6 at 512).
     """
 
     def __init__(
@@ -111,6 +116,7 @@ class Solver:
         batch_wait_ms: float = 5.0,
         fit: FitConfig | None = None,
         retry_views: int = RETRY_VIEWS,
+        max_rows: int | None = None,
     ):
         self.kind, self.model, self.card, self.device = kind, model.to(device).eval(), card, device
         self.views, self.max_steps, self.seed = max(1, views), max_steps, seed
@@ -118,6 +124,7 @@ class Solver:
         """Fresh views for a second round on puzzles whose views all fail the check (0: no
         second round)."""
         self.max_batch, self.batch_wait_s = max_batch, batch_wait_ms / 1000
+        self.max_rows = max_rows or (CPU_MAX_ROWS if device.type == "cpu" else GPU_MAX_ROWS)
         self._lock = threading.Lock()
         self._queue: queue.Queue[_Request] = queue.Queue()
         self._worker: threading.Thread | None = None
@@ -267,15 +274,20 @@ class Solver:
         early_halting: bool = True,
     ) -> list[tuple]:
         """Batched recursion over grids (with their task embedding rows), grouped by encoded
-        shape -> (tokens, conf, steps)."""
+        shape and sliced to `max_rows` -> (tokens, conf, steps)."""
         ids = ids or [0] * len(grids)
         encoded = [self.kind.encode(grid) for grid in grids]
         by_shape: dict[tuple, list[int]] = {}
         for i, tokens in enumerate(encoded):
             by_shape.setdefault(tuple(tokens.shape), []).append(i)
+        slices = [
+            rows[start : start + self.max_rows]
+            for rows in by_shape.values()
+            for start in range(0, len(rows), self.max_rows)
+        ]
         out: list[tuple] = [None] * len(grids)
         autocast = torch.autocast("cuda", torch.bfloat16, enabled=self.device.type == "cuda")
-        for index in by_shape.values():
+        for index in slices:
             batch = torch.stack([encoded[i] for i in index]).to(self.device)
             batch_ids = torch.tensor([ids[i] for i in index], device=self.device)
             with autocast:
