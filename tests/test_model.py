@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from trm_tool.model import (
+    EMA,
     TRM,
     TRMConfig,
     arc_paper_config,
@@ -166,3 +167,16 @@ def test_untrained_mlp_t_keeps_each_cells_own_token_through_the_recursion():
     change = (states[1] - states[0]).norm(dim=-1).view(9, 9)
     own, others = change[4, 4], change.flatten()[torch.arange(81) != 40].max()
     assert own > 0.5 and others < 0.01 * own
+
+
+def test_ema_of_a_short_run_follows_the_trained_weights_not_the_init():
+    model = tiny()
+    ema = EMA(model, decay=0.999)
+    init = model.lm_head.weight.detach().clone()
+    with torch.no_grad():
+        model.lm_head.weight.add_(1.0)
+    for step in range(100):
+        ema.update(model, step)
+    left_of_init = (model.lm_head.weight - ema.shadow["lm_head.weight"]).abs().max()
+    assert left_of_init < 1e-3 and not torch.equal(ema.shadow["lm_head.weight"], init)
+    assert ema.decay_at(0) == 0.1 and ema.decay_at(10**6) == 0.999

@@ -411,17 +411,26 @@ def answer_loss(logits: Tensor, labels: Tensor, kind: str, ignore_index: int = -
 
 
 class EMA:
-    """Exponential moving average of a model's weights, used for evaluation and shipping."""
+    """Exponential moving average of a model's weights, used for evaluation and shipping.
+
+    The decay warms up as (1 + step) / (10 + step) until it reaches `decay`: at a fixed 0.999
+    a short CPU run's average is still mostly the random init (measured: a Sudoku run at 72%
+    exact in training scored 0% through its EMA after 700 steps)."""
 
     def __init__(self, model: nn.Module, decay: float = 0.999):
         self.decay = decay
         self.shadow = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
 
+    def decay_at(self, step: int) -> float:
+        return min(self.decay, (1 + step) / (10 + step))
+
     @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
+    def update(self, model: nn.Module, step: int) -> None:
+        """Fold in the weights after optimizer step `step` (counted from 0)."""
+        weight = 1 - self.decay_at(step)
         for name, value in model.state_dict().items():
             if value.dtype.is_floating_point:
-                self.shadow[name].lerp_(value.float(), 1 - self.decay)
+                self.shadow[name].lerp_(value.float(), weight)
             else:
                 self.shadow[name].copy_(value)
 

@@ -302,7 +302,7 @@ def train(config: TrainConfig, kind: PuzzleKind | None = None) -> Path:
                     dist.all_reduce(param.grad, op=dist.ReduceOp.AVG)
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
-        ema.update(model)
+        ema.update(model, counters["step"])
 
         slots.answer, slots.latent = answer.float(), latent.float()
         slots.steps += 1
