@@ -32,9 +32,9 @@ API_KEY = "test-key-123"
 VIEWS = 2
 
 
-def sudoku_texts(n: int, seed: int = 0) -> list[str]:
+def sudoku_texts(n: int, seed: int = 0, tier: str = "singles") -> list[str]:
     rng = random.Random(seed)
-    puzzles = [sudoku.KIND.generate(rng, "singles")[0] for _ in range(n)]
+    puzzles = [sudoku.KIND.generate(rng, tier)[0] for _ in range(n)]
     return [sudoku.KIND.render(puzzle, puzzle.grid) for puzzle in puzzles]
 
 
@@ -122,13 +122,13 @@ def test_solve_round_trip_matches_direct_solve(client: httpx.Client, solver: Sol
 
 
 def test_options_reach_the_solver(client: httpx.Client):
-    text = sudoku_texts(1, seed=2)[0]
+    text = sudoku_texts(1, seed=2, tier="extreme")[0]
     options = {"views": 1, "max_steps": 1, "retry_views": 0}
     response = client.post("/v1/solve", json={"kind": "sudoku", "puzzle": text, "options": options})
     assert response.status_code == 200, response.text
     assert response.json()["views"] == 1
     assert response.json()["steps"] == 1
-    options["retry_views"] = 2  # one step is too few to solve it: a second round runs
+    options["retry_views"] = 2  # one step is too few for an extreme one: a second round runs
     response = client.post("/v1/solve", json={"kind": "sudoku", "puzzle": text, "options": options})
     assert response.json()["views"] == 1 + 2 and response.json()["verified"] is False
 
