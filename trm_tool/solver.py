@@ -99,8 +99,8 @@ class Solver:
     recursion (dynamic batching): it takes whatever requests are waiting, up to `max_batch`,
     after at most `batch_wait_ms`, so N concurrent tool calls cost about one batched forward.
     That batch runs in slices of at most `max_rows` views: a GPU wants them all at once, while
-    a CPU is compute-bound and slower per row in big batches (measured with the Sudoku model on
-    one thread, all steps: 10.1 rows/s at 8 rows, 8.6 at 128, 6.6 at 512).
+    a CPU is compute-bound and slower per row in big batches (measured with the earlier
+    attention Sudoku model on one busy thread, all steps: 10.1 rows/s at 8 rows, 6.6 at 512).
     """
 
     def __init__(
