@@ -2,7 +2,8 @@
 
 `<stem>.safetensors` holds the weights; `<stem>.json` holds the card: the architecture config,
 what the model was trained on and with what compute, held-out accuracy with the command that
-measured it, and the sha256 of the weights file, checked on every load.
+measured it, and the sha256 of the weights file, checked on every load. Checkpoints of the
+official TRM code are converted once into this format (`import_official`, official.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from pydantic import BaseModel, Field, ValidationError
@@ -36,9 +37,24 @@ class HeldOutResult(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict)
 
 
+class ImportSource(BaseModel):
+    """Where an imported checkpoint came from: the file, its sha256, the code that trained it,
+    that code's config, and the config fields assumed from its recipe (not in the file)."""
+
+    file: str
+    sha256: str
+    code: str
+    official_config: dict[str, Any]
+    assumed: list[str] = Field(default_factory=list)
+
+
 class ModelCard(BaseModel):
     kind: str
     config: TRMConfig
+    encoding: Literal["trm-tool", "official"] = "trm-tool"
+    """Token encoding the model was trained on (official: the official TRM datasets')."""
+    source: ImportSource | None = None
+    """Set for checkpoints imported from the official TRM code."""
     sha256: str = ""
     dtype: str = "float32"
     parameters: int = 0
@@ -124,6 +140,36 @@ def load(weights: Path | str, device: str | torch.device = "cpu") -> tuple[TRM, 
     except RuntimeError as err:
         raise CheckpointError(f"checkpoint {weights} does not fit its config: {err}") from err
     return model.to(device).eval(), card
+
+
+def resolve(kind: str, checkpoint: str | Path | None) -> Path:
+    """The weights file of a checkpoint given as a file, as a directory holding
+    `<kind>.safetensors` (what training and import-official write), or None: the shipped one."""
+    if checkpoint is None:
+        return shipped(kind)
+    path = Path(checkpoint)
+    if not path.is_dir():
+        return path
+    weights = path / f"{kind}.safetensors"
+    if not weights.is_file():
+        found = sorted(p.name for p in path.glob("*.safetensors"))
+        raise CheckpointError(
+            f"{path} has no {weights.name}; it holds: {', '.join(found) or 'no checkpoint'}"
+        )
+    return weights
+
+
+def import_official(
+    path: str | Path, config: str | Path | dict[str, Any] | None = None, kind: str | None = None
+) -> tuple[TRMConfig, dict[str, torch.Tensor]]:
+    """A checkpoint of the official TRM code as (our TRMConfig, our state dict), read without
+    running code from the file; CheckpointError says which keys or shapes do not fit.
+    `config`: the official config (dict, all_config.yaml or JSON); default: all_config.yaml
+    next to the file, else inferred from shapes. `kind`: default from the vocabulary."""
+    from .official import import_checkpoint
+
+    ours, state, _, _ = import_checkpoint(path, config, kind)
+    return ours, state
 
 
 def shipped(kind: str) -> Path:

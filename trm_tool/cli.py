@@ -1,4 +1,4 @@
-"""The `trm-tool` command: solve, train, bench, serve, mcp."""
+"""The `trm-tool` command: solve, train, bench, serve, mcp, import-official."""
 
 from __future__ import annotations
 
@@ -75,6 +75,29 @@ def reproducing_args(argv: list[str]) -> list[str]:
             kept.append(arg)
         skip = arg == "--json"
     return kept
+
+
+def cmd_import_official(args: argparse.Namespace) -> int:
+    from .checkpoint import load_card
+    from .official import import_to_dir
+
+    weights = import_to_dir(args.path, args.kind, args.out, args.config, args.identifiers)
+    card = load_card(weights)
+    config = card.config
+    print(
+        f"wrote {weights} and its card: {card.parameters:,} parameters, {config.mixer}, "
+        f"positions {config.positions}, T={config.n_improve_steps}, n={config.n_latent_steps}, "
+        f"N_sup {config.max_supervision_steps}, sha256 of {args.path}: {card.source.sha256[:16]}..."
+    )
+    if card.source.assumed:
+        print(
+            "assumed from the official recipe (pass --config to be sure): "
+            + ", ".join(
+                f"{name}={card.source.official_config[name]}" for name in card.source.assumed
+            )
+        )
+    print(f"solve with: trm-tool solve --kind {args.kind} --checkpoint {args.out} PUZZLE")
+    return 0
 
 
 def _kind_path(item: str) -> tuple[str, str]:
@@ -188,6 +211,20 @@ def main(argv: list[str] | None = None) -> int:
     mcp = sub.add_parser("mcp", help="MCP server over stdio with the same tools")
     _add_pool_args(mcp)
     mcp.set_defaults(run=cmd_mcp)
+
+    imp = sub.add_parser(
+        "import-official", help="convert a checkpoint of the official TRM code (read safely)"
+    )
+    imp.add_argument("path", help="the official checkpoint (step_N / .pt, or .safetensors)")
+    imp.add_argument("--kind", required=True, choices=KIND_NAMES)
+    imp.add_argument("--out", required=True, help="directory for <kind>.safetensors + card")
+    imp.add_argument(
+        "--config",
+        help="the run's all_config.yaml or config JSON (default: next "
+        "to the checkpoint, else inferred from tensor shapes)",
+    )
+    imp.add_argument("--identifiers", help="ARC: the dataset's identifiers.json (task names)")
+    imp.set_defaults(run=cmd_import_official)
 
     args = parser.parse_args(argv)
     args.argv = argv

@@ -18,11 +18,18 @@ positions (row, column), so one set of weights serves every grid size. The MLP-o
 mixer ("mlp_t") replaces attention for fixed-size puzzles such as Sudoku. The "conv" mixer
 (a 3x3 neighbourhood per cell plus the grid mean) suits local, size-generic problems such as
 mazes: information moves one cell per block, so more recursion reaches further on big grids.
+
+The official TRM code (SamsungSAILMontreal/TinyRecursiveModels) is a configuration of this
+model (see `official.py`): 1-D rotary or learned positions over the flattened sequence, a
+puzzle-table row narrower than the prefix (zero-padded), the mlp_t residual normalised over
+positions, a two-output halting head (halt, continue) and a fixed canvas that smaller grids
+are padded into. Its recursion, initial states, input scale and post-norm blocks are ours.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -56,16 +63,46 @@ class TRMConfig(BaseModel):
     halt_exploration_prob: float = 0.1
     loss: Literal["softmax", "stablemax"] = "softmax"
     rope_theta: float = 10_000.0
+    positions: Literal["rotary_2d", "rotary_1d", "learned", "none"] = "rotary_2d"
+    """How attention knows where a token is: 2-D rotary (row, column; any grid size), 1-D
+    rotary over the flattened sequence or a learned table added to the input (official TRM;
+    learned needs grid_shape), or nothing."""
+    puzzle_embed_dim: int | None = None
+    """Width of a puzzle-table row, zero-padded to puzzle_prefix_len * hidden (official TRM
+    tables are one hidden wide); None: the full prefix width."""
+    sequence_norm: Literal["hidden", "positions"] = "hidden"
+    """Axis the mlp_t mixer's residual is RMS-normalised over (official TRM: positions)."""
+    halt_outputs: Literal[1, 2] = 1
+    """Halting head outputs: the halt logit, or (halt, continue) as the official q_head;
+    only the halt logit decides."""
+    canvas_fill: int | None = None
+    """Inference pads grids smaller than grid_shape with this token and crops the answer back
+    (official maze models saw only 30x30 mazes: pad with walls); None: grids run as given."""
 
     @model_validator(mode="after")
     def _check(self) -> TRMConfig:
-        if self.mixer == "mlp_t" and self.grid_shape is None:
-            raise ValueError("the mlp_t mixer needs a fixed grid_shape")
-        if self.hidden % self.n_heads or (self.hidden // self.n_heads) % 4:
-            raise ValueError("hidden / n_heads must be a multiple of 4 (2-D rotary positions)")
+        fixed = self.mixer == "mlp_t" or self.positions == "learned" or self.canvas_fill is not None
+        if fixed and self.grid_shape is None:
+            raise ValueError("the mlp_t mixer, learned positions and canvas_fill need grid_shape")
+        rotary_split = {"rotary_2d": 4, "rotary_1d": 2}.get(self.positions, 1)
+        if self.hidden % self.n_heads or (self.hidden // self.n_heads) % rotary_split:
+            raise ValueError(
+                f"hidden / n_heads must be a multiple of {rotary_split} ({self.positions})"
+            )
         if (self.n_puzzles > 0) != (self.puzzle_prefix_len > 0):
             raise ValueError("n_puzzles and puzzle_prefix_len go together")
+        prefix_width = self.puzzle_prefix_len * self.hidden
+        if self.puzzle_embed_dim is not None and not 0 < self.puzzle_embed_dim <= prefix_width:
+            raise ValueError(
+                f"puzzle_embed_dim must be 1..puzzle_prefix_len * hidden ({prefix_width}), "
+                f"got {self.puzzle_embed_dim}"
+            )
         return self
+
+    @property
+    def puzzle_width(self) -> int:
+        """Width of one row of the puzzle table."""
+        return self.puzzle_embed_dim or self.puzzle_prefix_len * self.hidden
 
 
 def sudoku_paper_config() -> TRMConfig:
@@ -89,6 +126,9 @@ def arc_paper_config(n_tasks: int) -> TRMConfig:
         puzzle_prefix_len=16,
     )
 
+
+LEARNED_POSITION_SCALE = 0.707106781
+"""Learned positions are added to the input and the sum scaled by ~1/sqrt(2) (official TRM)."""
 
 # ---------------------------------------------------------------- building blocks
 
@@ -134,6 +174,15 @@ def rotary_2d(rows: Tensor, cols: Tensor, head_dim: int, theta: float) -> tuple[
     return angles.cos(), angles.sin()
 
 
+def rotary_1d(length: int, head_dim: int, theta: float) -> tuple[Tensor, Tensor]:
+    """cos/sin tables [length, head_dim] for positions 0..length-1 of a flattened sequence."""
+    half = head_dim // 2
+    freqs = 1.0 / theta ** (torch.arange(half, dtype=torch.float32) / half)
+    angles = torch.arange(length, dtype=torch.float32)[:, None] * freqs
+    angles = torch.cat([angles, angles], dim=-1)
+    return angles.cos(), angles.sin()
+
+
 def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     half = x.shape[-1] // 2
     rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
@@ -147,11 +196,11 @@ class GridLayout:
     height: int
     width: int
     prefix: int
-    rotary: tuple[Tensor, Tensor]  # cos/sin tables [prefix + H*W, head_dim]
+    rotary: tuple[Tensor, Tensor] | None  # cos/sin tables [prefix + H*W, head_dim]
 
 
 class Attention(nn.Module):
-    """Bidirectional multi-head self-attention with 2-D rotary positions."""
+    """Bidirectional multi-head self-attention with rotary positions (when the layout has)."""
 
     def __init__(self, dim: int, n_heads: int):
         super().__init__()
@@ -163,8 +212,9 @@ class Attention(nn.Module):
         batch, length, dim = x.shape
         qkv = self.qkv(x).view(batch, length, 3, self.n_heads, dim // self.n_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each [B, heads, L, head_dim]
-        cos, sin = (t.to(x.dtype) for t in layout.rotary)
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        if layout.rotary is not None:
+            cos, sin = (t.to(x.dtype) for t in layout.rotary)
+            q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         mixed = F.scaled_dot_product_attention(q, k, v)
         return self.out(mixed.transpose(1, 2).reshape(batch, length, dim))
 
@@ -217,9 +267,14 @@ class Block(nn.Module):
         else:
             self.mixer = SequenceMLP(length, config.expansion)
         self.mlp = SwiGLU(config.hidden, config.expansion)
+        self.norm_positions = config.mixer == "mlp_t" and config.sequence_norm == "positions"
 
     def forward(self, x: Tensor, layout: GridLayout) -> Tensor:
-        x = rms_norm(x + self.mixer(x, layout))
+        mixed = x + self.mixer(x, layout)
+        if self.norm_positions:
+            x = rms_norm(mixed.transpose(1, 2)).transpose(1, 2)
+        else:
+            x = rms_norm(mixed)
         return rms_norm(x + self.mlp(x))
 
 
@@ -262,11 +317,14 @@ class TRM(nn.Module):
         nn.init.trunc_normal_(self.embed.weight, std=1.0 / math.sqrt(dim))
         self.embed_scale = math.sqrt(dim)
         if config.n_puzzles:
-            self.puzzle_embed = nn.Embedding(config.n_puzzles, config.puzzle_prefix_len * dim)
+            self.puzzle_embed = nn.Embedding(config.n_puzzles, config.puzzle_width)
             nn.init.zeros_(self.puzzle_embed.weight)
+        if config.positions == "learned":
+            self.position_embed = nn.Parameter(torch.empty(length, dim))
+            nn.init.trunc_normal_(self.position_embed, std=1.0 / math.sqrt(dim))
         self.net = TinyNet(config, length)
         self.lm_head = trunc_normal_linear(dim, config.vocab_size)
-        self.halt_head = nn.Linear(dim, 1)
+        self.halt_head = nn.Linear(dim, config.halt_outputs)
         nn.init.zeros_(self.halt_head.weight)
         nn.init.constant_(self.halt_head.bias, -5.0)  # start by never halting
         self.register_buffer("answer_init", torch.randn(dim) / math.sqrt(dim))
@@ -277,28 +335,43 @@ class TRM(nn.Module):
     def embed_question(
         self, tokens: Tensor, puzzle_ids: Tensor | None = None, task_vectors: Tensor | None = None
     ) -> Tensor:
-        """[B, H, W] token ids (+ [B] puzzle ids, or [B, prefix * D] task vectors fitted
-        outside the table) -> x: [B, prefix + H*W, D]."""
-        x = self.embed(tokens.flatten(1)) * self.embed_scale
+        """[B, H, W] token ids (+ [B] puzzle ids, or [B, puzzle_width] task vectors fitted
+        outside the table) -> x: [B, prefix + H*W, D], scaled by sqrt(D)."""
+        x = self.embed(tokens.flatten(1))
         if self.config.n_puzzles:
             if task_vectors is None:
                 if puzzle_ids is None:
                     raise ValueError("this model needs puzzle ids")
                 task_vectors = self.puzzle_embed(puzzle_ids)
-            prefix = task_vectors.view(len(tokens), -1, self.config.hidden)
-            x = torch.cat([prefix * self.embed_scale, x], dim=1)
-        return x
+            missing = self.config.puzzle_prefix_len * self.config.hidden - task_vectors.shape[-1]
+            prefix = F.pad(task_vectors, (0, missing)).view(len(tokens), -1, self.config.hidden)
+            x = torch.cat([prefix, x], dim=1)
+        if self.config.positions == "learned":
+            x = LEARNED_POSITION_SCALE * (x + self.position_embed.to(x.dtype))
+        return x * self.embed_scale
 
     def layout(self, height: int, width: int, device: torch.device | str) -> GridLayout:
-        """The layout of an H x W grid; 2-D rotary positions: prefix tokens sit at (-1, -1),
-        cell (r, c) at (r, c)."""
-        prefix = torch.full((self.config.puzzle_prefix_len,), -1.0)
-        rows = torch.cat([prefix, torch.arange(height).repeat_interleave(width).float()])
-        cols = torch.cat([prefix, torch.arange(width).repeat(height).float()])
-        head_dim = self.config.hidden // self.config.n_heads
-        cos, sin = rotary_2d(rows, cols, head_dim, self.config.rope_theta)
-        rotary = (cos.to(device), sin.to(device))
-        return GridLayout(height, width, self.config.puzzle_prefix_len, rotary)
+        """The layout of an H x W grid. 2-D rotary positions: prefix tokens sit at (-1, -1),
+        cell (r, c) at (r, c); 1-D: prefix and cells numbered 0, 1, ... in sequence order."""
+        config = self.config
+        fixed = config.mixer == "mlp_t" or config.positions == "learned"
+        if fixed and (height, width) != tuple(config.grid_shape):
+            raise ValueError(
+                f"this model reads {config.grid_shape[0]}x{config.grid_shape[1]} grids only, "
+                f"got {height}x{width}"
+            )
+        head_dim = config.hidden // config.n_heads
+        prefix = config.puzzle_prefix_len
+        if config.positions == "rotary_2d":
+            start = torch.full((prefix,), -1.0)
+            rows = torch.cat([start, torch.arange(height).repeat_interleave(width).float()])
+            cols = torch.cat([start, torch.arange(width).repeat(height).float()])
+            cos, sin = rotary_2d(rows, cols, head_dim, config.rope_theta)
+        elif config.positions == "rotary_1d":
+            cos, sin = rotary_1d(prefix + height * width, head_dim, config.rope_theta)
+        else:
+            return GridLayout(height, width, prefix, None)
+        return GridLayout(height, width, prefix, (cos.to(device), sin.to(device)))
 
     def initial_state(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Fresh (answer, latent) for a batch of embedded questions."""
@@ -331,7 +404,7 @@ class TRM(nn.Module):
                 answer, latent = self.improve(x, answer, latent, layout)
         answer, latent = self.improve(x, answer, latent, layout)
         logits = self.lm_head(answer[:, self.config.puzzle_prefix_len :])
-        halt_logit = self.halt_head(answer[:, 0]).squeeze(-1)
+        halt_logit = self.halt_head(answer[:, 0])[..., 0]
         return answer.detach(), latent.detach(), logits, halt_logit
 
     def should_halt(self, halt_logit: Tensor, steps: Tensor) -> Tensor:
@@ -352,11 +425,16 @@ class TRM(nn.Module):
         puzzle_ids: Tensor | None = None,
         max_steps: int | None = None,
         early_halting: bool = True,
+        deadline: float | None = None,
     ) -> Prediction:
         """Inference with per-example early halting: an example leaves the batch once its halt
         logit turns positive or `max_steps` (default N_sup; may be larger) is spent. Without
-        early halting every example runs all `max_steps` (the reference way, for benchmarks)."""
+        early halting every example runs all `max_steps` (the reference way, for benchmarks,
+        and the official TRM's evaluation). Past `deadline` (a `time.perf_counter()` value)
+        every example still running stops with the answer of the step just run."""
         max_steps = max_steps or self.config.max_supervision_steps
+        shape = tokens.shape
+        tokens = self.to_canvas(tokens)
         batch, height, width = tokens.shape
         x = self.embed_question(tokens, puzzle_ids)
         answer, latent = self.initial_state(x)
@@ -367,7 +445,8 @@ class TRM(nn.Module):
         active = torch.arange(batch, device=tokens.device)
         for step in range(1, max_steps + 1):
             answer, latent, logits, halt_logit = self.supervision_step(x, answer, latent, layout)
-            done = ((halt_logit > 0) & early_halting) | (step == max_steps)
+            out_of_time = deadline is not None and time.perf_counter() > deadline
+            done = ((halt_logit > 0) & early_halting) | (step == max_steps) | out_of_time
             finished = active[done]
             out_tokens[finished] = logits[done].argmax(-1).view(-1, height, width)
             out_steps[finished] = step
@@ -376,7 +455,20 @@ class TRM(nn.Module):
             active, x, answer, latent = active[keep], x[keep], answer[keep], latent[keep]
             if len(active) == 0:
                 break
+        out_tokens = out_tokens[:, : shape[1], : shape[2]]
         return Prediction(out_tokens, out_steps, torch.sigmoid(out_halt), out_halt)
+
+    def to_canvas(self, tokens: Tensor) -> Tensor:
+        """[B, h, w] tokens at the top-left of the grid_shape canvas filled with canvas_fill
+        (unchanged without canvas_fill); the answer is cropped back to [B, h, w]."""
+        if self.config.canvas_fill is None:
+            return tokens
+        (height, width), (rows, cols) = self.config.grid_shape, tokens.shape[1:]
+        if rows > height or cols > width:
+            raise ValueError(f"this model reads grids up to {height}x{width}, got {rows}x{cols}")
+        canvas = tokens.new_full((len(tokens), height, width), self.config.canvas_fill)
+        canvas[:, :rows, :cols] = tokens
+        return canvas
 
 
 # ---------------------------------------------------------------- losses and EMA

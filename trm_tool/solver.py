@@ -23,10 +23,11 @@ from pathlib import Path
 import torch
 from pydantic import BaseModel, Field
 
-from .checkpoint import CheckpointError, ModelCard, load, shipped
+from .checkpoint import CheckpointError, ModelCard, load, resolve
 from .data import task_rows
 from .fitting import FitConfig, fit_task_vector
 from .model import TRM
+from .official import official_kind
 from .puzzles import Grid, Puzzle, PuzzleError, PuzzleKind, get_kind
 from .puzzles.base import Identity
 
@@ -324,11 +325,12 @@ def load_solver(
     max_steps: int | None = None,
     retry_views: int = RETRY_VIEWS,
 ) -> Solver:
-    """A Solver for `kind` from the shipped checkpoint (or the one at `checkpoint`)."""
-    puzzle_kind = get_kind(kind)
-    path = Path(checkpoint) if checkpoint else shipped(kind)
+    """A Solver for `kind` from the shipped checkpoint (or the file or directory at
+    `checkpoint`, imported official ones included)."""
+    path = resolve(kind, checkpoint)
     target = resolve_device(device)
     model, card = load(path, target)
     if card.kind != kind:
         raise CheckpointError(f"{path} is a {card.kind} checkpoint, not {kind}")
+    puzzle_kind = official_kind(get_kind(kind), card.encoding, card.config)
     return Solver(puzzle_kind, model, card, target, views, max_steps, retry_views=retry_views)
