@@ -53,13 +53,8 @@ RECIPE: dict[str, Any] = {
     "halt_max_steps": 16,
     "num_heads": 8,
     "expansion": 4.0,
-    "puzzle_emb_len": 16,
     "pos_encodings": "rope",
-    "rms_norm_eps": 1e-5,
-    "rope_theta": 10_000.0,
     "halt_exploration_prob": 0.1,
-    "no_ACT_continue": True,
-    "forward_dtype": "bfloat16",
     "loss": {"loss_type": "stablemax_cross_entropy"},
 }
 """config/arch/trm.yaml, used for what neither a given config nor the tensors say."""
@@ -100,7 +95,7 @@ class OfficialConfig(BaseModel):
     vocab_size: int
     num_puzzle_identifiers: int
     puzzle_emb_ndim: int
-    puzzle_emb_len: int
+    puzzle_emb_len: int = 16
     H_cycles: int
     L_cycles: int
     L_layers: int
@@ -108,14 +103,15 @@ class OfficialConfig(BaseModel):
     num_heads: int
     expansion: float
     pos_encodings: str
-    rms_norm_eps: float
-    rope_theta: float
     halt_max_steps: int
     halt_exploration_prob: float
-    mlp_t: bool = False
-    no_ACT_continue: bool
-    forward_dtype: str
     loss: dict[str, Any] = {}
+    # defaults of the official config class
+    rms_norm_eps: float = 1e-5
+    rope_theta: float = 10_000.0
+    mlp_t: bool = False
+    no_ACT_continue: bool = True
+    forward_dtype: str = "bfloat16"
 
 
 # ---------------------------------------------------------------- reading the file
@@ -212,11 +208,12 @@ def shape_facts(state: dict[str, Tensor]) -> dict[str, Any]:
     return facts
 
 
-def prefix_len(config: OfficialConfig) -> int:
-    """Puzzle-prefix positions: the official rule (a given length, else ceil(ndim / hidden))."""
-    if config.puzzle_emb_ndim == 0:
+def prefix_len(ndim: int, length: int, hidden: int) -> int:
+    """Puzzle-prefix positions, the official rule: none without a puzzle table, else the
+    configured length, or ceil(ndim / hidden) when that is 0."""
+    if ndim == 0:
         return 0
-    return config.puzzle_emb_len or -(config.puzzle_emb_ndim // -config.hidden_size)
+    return length or -(ndim // -hidden)
 
 
 def positions_in_file(state: dict[str, Tensor]) -> int | None:
@@ -235,11 +232,10 @@ def official_config(
     known = {**shape_facts(state), **given}
     recipe = {**RECIPE, **KIND_RECIPE[kind]}
     if "seq_len" not in known and (total := positions_in_file(state)) is not None:
-        ndim = known.get("puzzle_emb_ndim", 0)
-        hidden = known.get("hidden_size", 1)
-        prefix = known.get("puzzle_emb_len", recipe["puzzle_emb_len"]) if ndim else 0
-        known["seq_len"] = total - (prefix or -(ndim // -hidden))
-    assumed = sorted(k for k in recipe if k not in known and k in OfficialConfig.model_fields)
+        length = known.get("puzzle_emb_len", OfficialConfig.model_fields["puzzle_emb_len"].default)
+        ndim, hidden = known.get("puzzle_emb_ndim", 0), known.get("hidden_size", 1)
+        known["seq_len"] = total - prefix_len(ndim, length, hidden)
+    assumed = sorted(k for k in recipe if k not in known)
     try:
         config = OfficialConfig.model_validate({**recipe, **known})
     except ValidationError as err:
@@ -278,7 +274,9 @@ def to_trm_config(config: OfficialConfig, kind: str) -> TRMConfig:
             n_improve_steps=config.H_cycles,
             max_supervision_steps=config.halt_max_steps,
             n_puzzles=config.num_puzzle_identifiers if has_table else 0,
-            puzzle_prefix_len=prefix_len(config),
+            puzzle_prefix_len=prefix_len(
+                config.puzzle_emb_ndim, config.puzzle_emb_len, config.hidden_size
+            ),
             puzzle_embed_dim=config.puzzle_emb_ndim if has_table else None,
             halt_exploration_prob=config.halt_exploration_prob,
             loss="stablemax" if "stablemax" in loss_type else "softmax",
@@ -302,13 +300,16 @@ def import_checkpoint(
 ) -> tuple[TRMConfig, dict[str, Tensor], OfficialConfig, list[str]]:
     """An official checkpoint as (our config, our float32 state dict, the official config,
     the config fields assumed from the recipe). `config` is the official config (a dict or
-    file); without it an all_config.yaml next to the checkpoint is used, else the shapes."""
+    file); without it the run's all_config.yaml next to the checkpoint is used, and the
+    dataset's dataset.json there too; what they leave open comes from the tensor shapes."""
     path = Path(path)
     raw = read_tensors(path)
     state = {strip_prefixes(k): v for k, v in raw.items()}
     if config is None and (path.parent / "all_config.yaml").is_file():
         config = path.parent / "all_config.yaml"
     given = read_config(config) if config is not None else {}
+    if (path.parent / "dataset.json").is_file():  # seq_len, vocab_size, puzzle identifiers
+        given = {**read_config(path.parent / "dataset.json"), **given}
     vocab = shape_facts(state).get("vocab_size", given.get("vocab_size"))
     inferred = KIND_BY_VOCAB.get(vocab)
     if kind is None and inferred is None:
