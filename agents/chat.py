@@ -13,11 +13,15 @@ from __future__ import annotations
 import argparse
 import select
 import sys
+import uuid
 from typing import Any, TextIO
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph.state import CompiledStateGraph
 
-from .agent import AgentEvent, ToolCallRecord, build_agent
+from .agent import AgentReply, ToolCallRecord, build_agent, record_of, reply_of
 from .models import BACKENDS, make_chat_model
 
 PASTE_WAIT_S = 0.05
@@ -91,27 +95,54 @@ def describe_result(record: ToolCallRecord) -> str:
     return f"[tool result] verified: {verified}, {result.latency_ms:.0f} ms"
 
 
-def show(event: AgentEvent, shown: list[str], out: TextIO = sys.stdout) -> None:
-    """Print one event; `shown` collects the streamed text of this reply."""
-    if event.type == "token":
-        shown.append(event.data)
-        out.write(event.data)
-    elif event.type == "tool_call":
-        out.write(f"\n{describe_call(event.data)}\n")
-    elif event.type == "tool_result":
-        out.write(f"{describe_result(event.data)}\n")
-    elif event.type == "final":
-        streamed = "".join(shown).rstrip()
-        text = event.data.text
-        rest = text[len(streamed) :] if streamed and text.startswith(streamed) else text
-        if streamed and rest == text:
-            out.write("\n")
-        out.write(f"{rest}\n")
+def tool_messages(update: Any) -> list[ToolMessage]:
+    """The ToolMessages in one `stream_mode="updates"` item ({node: state update})."""
+    updates = update.values() if isinstance(update, dict) else []
+    found = []
+    for value in updates:
+        for part in value if isinstance(value, list) else [value]:
+            messages = part.get("messages", []) if isinstance(part, dict) else []
+            found += [m for m in messages if isinstance(m, ToolMessage)]
+    return found
+
+
+def stream_turn(
+    agent: CompiledStateGraph, text: str, config: RunnableConfig, out: TextIO = sys.stdout
+) -> AgentReply:
+    """Send one message; print the model's tokens as they arrive, each tool call when it has
+    run, then whatever the final answer adds to the streamed text."""
+    shown: list[str] = []
+    stream = agent.stream(
+        {"messages": [("user", text)]}, config, stream_mode=["messages", "updates"]
+    )
+    for mode, data in stream:
+        if mode == "messages":
+            chunk, meta = data
+            if meta.get("langgraph_node") == "model" and chunk.text:
+                shown.append(chunk.text)
+                out.write(chunk.text)
+        else:
+            for message in tool_messages(data):
+                record = record_of(message)
+                out.write(f"\n{describe_call(record)}\n{describe_result(record)}\n")
+        out.flush()
+    reply = reply_of(agent.get_state(config).values)
+    streamed = "".join(shown).rstrip()
+    rest = reply.text[len(streamed) :] if reply.text.startswith(streamed) else reply.text
+    if rest.strip():
+        out.write(("\n" if streamed else "") + rest.strip("\n"))
+    out.write("\n")
     out.flush()
+    return reply
 
 
-def chat(agent: Any, source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
-    history: list[BaseMessage] = []
+def new_thread() -> RunnableConfig:
+    return {"configurable": {"thread_id": uuid.uuid4().hex}}
+
+
+def chat(agent: CompiledStateGraph, source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
+    """The conversation lives in the agent's checkpointer, one thread per /reset."""
+    config = new_thread()
     while True:
         out.write("\nyou> ")
         out.flush()
@@ -119,16 +150,12 @@ def chat(agent: Any, source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> No
         if text is None or text.strip() == "/quit":
             return
         if text.strip() == "/reset":
-            history = []
+            config = new_thread()
             continue
         if not text.strip():
             continue
         out.write("assistant> ")
-        shown: list[str] = []
-        for event in agent.stream(text, history):
-            show(event, shown, out)
-            if event.type == "final":
-                history = event.data.messages
+        stream_turn(agent, text, config, out)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -136,7 +163,8 @@ def main(argv: list[str] | None = None) -> None:
     model = make_chat_model(args.backend, **model_options(args))
     print(f"trm-tool chat ({args.backend}). Paste a Sudoku, a maze or an ARC task; /quit to leave.")
     try:
-        chat(build_agent(model, max_iterations=args.max_iterations))
+        agent = build_agent(model, max_iterations=args.max_iterations, checkpointer=InMemorySaver())
+        chat(agent)
     except KeyboardInterrupt:
         print()
     finally:

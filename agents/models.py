@@ -17,6 +17,7 @@ import atexit
 import importlib.util
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -84,6 +85,46 @@ DEFAULT_CAPABILITIES: dict[str, Capabilities] = {
     "hf": TRANSFORMERS,
 }
 
+DEFAULT_MAX_TOKENS = 512
+"""Token limit of a request when the model has none of its own."""
+
+
+def probe_capabilities(base_url: str | None, model: str | None) -> Capabilities | None:
+    """What the served model can do, asked of the server: vLLM's /tokenize renders a chat
+    with and without a tool; a chat template that shows no tools (SmolLM2's) leaves the
+    model unable to choose one, so the agent must force it and send tool steps as text.
+    None when the server has no such endpoint (llama.cpp, hosted APIs) or cannot be reached."""
+    if not base_url:
+        return None
+    chat = {"model": model, "messages": [{"role": "user", "content": "Hi"}]}
+    tool = {
+        "type": "function",
+        "function": {"name": "probe_tool", "description": "Probe.", "parameters": {}},
+    }
+    counts = [_token_count(base_url, {**chat, "tools": [tool]} if t else chat) for t in (0, 1)]
+    if None in counts:
+        return None
+    if counts[0] == counts[1]:
+        return Capabilities(
+            tool_choice="forced", structured_output="json_schema", tool_history="text"
+        )
+    return VLLM
+
+
+def _token_count(base_url: str, body: dict[str, Any]) -> int | None:
+    root = base_url.rstrip("/").removesuffix("/v1")
+    request = urllib.request.Request(
+        f"{root}/tokenize",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.load(response).get("count")
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
 PARENT_ENV = "TRM_AGENTS_PARENT_PID"
 SERVER_SCRIPT = f"""
 import os, sys, threading, time
@@ -147,12 +188,111 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-class LocalLLMServer:
-    """llama-cpp-python's OpenAI-compatible server for one GGUF file, run as a child process.
+class ChildServer:
+    """An OpenAI-compatible server run as a child process in its own process group.
 
-    Starts on a free port and waits until /v1/models answers; stops on `close()`, on leaving a
-    `with` block, and at interpreter exit. One server can back many chat models and agents.
+    Starts on a free port and waits until /v1/models answers; stops (with every process it
+    started) on `close()`, on leaving a `with` block, and at interpreter exit. Subclasses say
+    how to start it (`command`, `environment`).
     """
+
+    def __init__(
+        self, model_name: str, host: str, port: int | None, startup_timeout_s: float
+    ) -> None:
+        self.model_name, self.host = model_name, host
+        self.port = port or free_port(host)
+        self.startup_timeout_s = startup_timeout_s
+        self._process: subprocess.Popen | None = None
+        self._log = tempfile.TemporaryFile(mode="w+b")
+        self._lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, PARENT_ENV: str(os.getpid())}
+
+    def start(self) -> ChildServer:
+        """Start the server (no-op if running); RuntimeError with its log if it fails."""
+        with self._lock:
+            if self.running:
+                return self
+            self._process = subprocess.Popen(
+                self.command(),
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.environment(),
+                start_new_session=True,
+            )
+            atexit.register(self.close)
+            self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"The LLM server exited on start:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        tail = self.log_tail()
+        self._stop(self._process)
+        self._process = None
+        raise RuntimeError(
+            f"The LLM server did not answer in {self.startup_timeout_s:.0f} s:\n{tail}"
+        )
+
+    def log_tail(self, chars: int = 3000) -> str:
+        self._log.flush()
+        self._log.seek(0, os.SEEK_END)
+        size = self._log.tell()
+        self._log.seek(max(0, size - chars))
+        return self._log.read().decode("utf-8", "replace")
+
+    def close(self) -> None:
+        """Stop the server and its child processes (idempotent)."""
+        with self._lock:
+            process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            self._stop(process)
+
+    @staticmethod
+    def _stop(process: subprocess.Popen) -> None:
+        for sig, wait_s in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                process.wait(timeout=wait_s)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class LocalLLMServer(ChildServer):
+    """llama-cpp-python's OpenAI-compatible server for one GGUF file (see ChildServer). One
+    server can back many chat models and agents."""
 
     def __init__(
         self,
@@ -166,21 +306,8 @@ class LocalLLMServer:
         self.model_path = Path(model_path) if model_path else smollm2_path()
         if not self.model_path.is_file():
             raise FileNotFoundError(f"No GGUF model file at {self.model_path}.")
-        self.host, self.port = host, port or free_port(host)
+        super().__init__(self.model_path.stem, host, port, startup_timeout_s)
         self.n_ctx, self.n_threads = n_ctx, n_threads or default_threads()
-        self.startup_timeout_s = startup_timeout_s
-        self.model_name = self.model_path.stem
-        self._process: subprocess.Popen | None = None
-        self._log = tempfile.TemporaryFile(mode="w+b")
-        self._lock = threading.Lock()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     def command(self) -> list[str]:
         return [
@@ -205,73 +332,21 @@ class LocalLLMServer:
             "false",
         ]
 
-    def start(self) -> LocalLLMServer:
-        """Start the server (no-op if running); RuntimeError with its log if it fails."""
-        with self._lock:
-            if self.running:
-                return self
-            self._process = subprocess.Popen(
-                self.command(),
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, PARENT_ENV: str(os.getpid())},
-            )
-            atexit.register(self.close)
-            self._wait_ready()
-        return self
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout_s
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"The LLM server exited on start:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.1)
-        self.close()
-        raise RuntimeError(f"The LLM server did not answer in {self.startup_timeout_s:.0f} s.")
-
-    def log_tail(self, chars: int = 3000) -> str:
-        self._log.flush()
-        self._log.seek(0, os.SEEK_END)
-        size = self._log.tell()
-        self._log.seek(max(0, size - chars))
-        return self._log.read().decode("utf-8", "replace")
-
-    def close(self) -> None:
-        """Stop the server process (idempotent)."""
-        with self._lock:
-            process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
     def chat_model(self, **options: Any) -> OpenAICompatibleChat:
         """A chat model talking to this server (started if needed); the server stays shared."""
         self.start()
         extra_body = {**LLAMA_CPP_SAMPLING, **options.pop("extra_body", {})}
-        defaults = {"temperature": 0.0, "max_tokens": 512, "legacy_max_tokens": True}
+        defaults = {
+            "temperature": 0.0,
+            "max_tokens": DEFAULT_MAX_TOKENS,
+            "legacy_max_tokens": True,
+            "disable_streaming": "tool_calling",
+        }
         options = {**defaults, "stream_usage": True, **options, "extra_body": extra_body}
         options.setdefault("capabilities", LLAMA_CPP)
         return OpenAICompatibleChat(
             base_url=self.base_url, api_key="none", model=self.model_name, **options
         )
-
-    def __enter__(self) -> LocalLLMServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class OpenAICompatibleChat(ChatOpenAI):
@@ -282,7 +357,7 @@ class OpenAICompatibleChat(ChatOpenAI):
     legacy_max_tokens: bool = False
     """Send the token limit as `max_tokens`: llama-cpp-python's server ignores the newer
     `max_completion_tokens` and would generate until the context is full."""
-    _server: LocalLLMServer | None = PrivateAttr(default=None)
+    _server: ChildServer | None = PrivateAttr(default=None)
 
     def _get_request_payload(self, input_: Any, *, stop: list[str] | None = None, **kwargs: Any):
         payload = super()._get_request_payload(input_, stop=stop, **kwargs)
@@ -291,8 +366,8 @@ class OpenAICompatibleChat(ChatOpenAI):
         return payload
 
     @property
-    def server(self) -> LocalLLMServer | None:
-        """The server this model started and stops (local backend), else None."""
+    def server(self) -> ChildServer | None:
+        """The server this model started and stops, else None."""
         return self._server
 
     def close(self) -> None:
@@ -312,7 +387,9 @@ def make_chat_model(backend: Backend = "local", **options: Any) -> BaseChatModel
     local: `model` is a GGUF path (default SmolLM2-135M-Instruct), `server_options` go to
       LocalLLMServer; the model owns its server (`close()`, `with`, or exit stops it).
     openai: `base_url`, `model`, `api_key` (default "none" for local servers); `capabilities`
-      defaults to VLLM (use LLAMA_CPP for a llama.cpp server).
+      is what `probe_capabilities` finds the served model can do, else VLLM (use LLAMA_CPP
+      for a llama.cpp server); `max_tokens` defaults to DEFAULT_MAX_TOKENS (a request without
+      a limit lets a model that never stops fill its whole context).
     hf: `model` is a transformers model directory or a GGUF file (see HFChatModel).
     Other options go to the chat model (temperature, max_tokens, ...).
     """
@@ -323,8 +400,11 @@ def make_chat_model(backend: Backend = "local", **options: Any) -> BaseChatModel
         return chat
     if backend == "openai":
         options.setdefault("api_key", os.environ.get("OPENAI_API_KEY") or "none")
-        options.setdefault("capabilities", VLLM)
+        options.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
         options.setdefault("stream_usage", True)
+        if "capabilities" not in options:
+            probed = probe_capabilities(options.get("base_url"), options.get("model"))
+            options["capabilities"] = probed or VLLM
         return OpenAICompatibleChat(**options)
     if backend == "hf":
         return HFChatModel(**options)
