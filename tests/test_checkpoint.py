@@ -69,3 +69,19 @@ def test_missing_card_and_missing_file_are_clear(saved, tmp_path):
 def test_unknown_shipped_kind_names_what_is_shipped():
     with pytest.raises(checkpoint.CheckpointError, match="no shipped checkpoint for 'chess'"):
         checkpoint.shipped("chess")
+
+
+def test_a_directory_resolves_to_its_kind_checkpoint(saved, tmp_path):
+    _, path = saved
+    assert checkpoint.resolve("maze", tmp_path) == path
+    assert checkpoint.resolve("maze", path) == path
+    assert checkpoint.resolve("sudoku", None) == checkpoint.shipped("sudoku")
+    with pytest.raises(checkpoint.CheckpointError, match="no sudoku.safetensors; it holds: maze"):
+        checkpoint.resolve("sudoku", tmp_path)
+
+
+def test_cards_without_an_encoding_are_our_own(saved):
+    _, path = saved
+    card = checkpoint.load_card(path)
+    assert card.encoding == "trm-tool" and card.source is None
+    assert checkpoint.load_card(checkpoint.shipped("sudoku")).encoding == "trm-tool"

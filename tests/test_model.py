@@ -10,6 +10,7 @@ from trm_tool.model import (
     arc_paper_config,
     count_parameters,
     maze_paper_config,
+    rotary_1d,
     stablemax_cross_entropy,
     sudoku_paper_config,
     token_loss,
@@ -178,3 +179,70 @@ def test_ema_of_a_short_run_follows_the_trained_weights_not_the_init():
     left_of_init = (model.lm_head.weight - ema.shadow["lm_head.weight"]).abs().max()
     assert left_of_init < 1e-3 and not torch.equal(ema.shadow["lm_head.weight"], init)
     assert ema.decay_at(0) == 0.1 and ema.decay_at(10**6) == 0.999
+
+
+# ---------------------------------------------------------------- official-TRM options
+
+
+def on_canvas(shape: tuple[int, int], **overrides) -> TRM:
+    """tiny() attention with a fixed grid shape (what learned positions and canvases need)."""
+    config = TRMConfig(**{**tiny().config.model_dump(), "grid_shape": shape, **overrides})
+    torch.manual_seed(0)
+    return TRM(config)
+
+
+def test_rotary_1d_numbers_the_flattened_sequence_as_the_official_code():
+    """inv_freq = 1 / theta^(arange(0, d, 2) / d), angles duplicated [f, f]."""
+    cos, sin = rotary_1d(7, 8, 10_000.0)
+    inv_freq = 1.0 / (10_000.0 ** (torch.arange(0, 8, 2, dtype=torch.float32) / 8))
+    angles = torch.outer(torch.arange(7, dtype=torch.float32), inv_freq)
+    assert torch.equal(cos, torch.cat([angles, angles], -1).cos())
+    assert torch.equal(sin, torch.cat([angles, angles], -1).sin())
+    model = tiny("attention", positions="rotary_1d", n_puzzles=2, puzzle_prefix_len=3)
+    layout = model.layout(2, 2, "cpu")
+    assert layout.rotary[0].shape == (3 + 4, 16)
+
+
+def test_learned_positions_are_added_then_scaled_and_fix_the_grid():
+    model = on_canvas((3, 4), positions="learned")
+    tokens = torch.randint(1, 7, (2, 3, 4))
+    expected = 0.707106781 * (model.embed(tokens.flatten(1)) + model.position_embed)
+    assert torch.allclose(model.embed_question(tokens), expected * 32**0.5)
+    with pytest.raises(ValueError, match="reads 3x4 grids only, got 4x3"):
+        model.predict(torch.randint(1, 7, (2, 4, 3)))
+
+
+def test_a_narrow_puzzle_table_is_zero_padded_to_the_prefix():
+    model = tiny("attention", n_puzzles=3, puzzle_prefix_len=2, puzzle_embed_dim=20)
+    assert model.puzzle_embed.weight.shape == (3, 20)
+    with torch.no_grad():
+        model.puzzle_embed.weight.normal_()
+    tokens = torch.randint(1, 7, (1, 2, 2))
+    x = model.embed_question(tokens, torch.tensor([1]))
+    row = model.puzzle_embed.weight[1]
+    assert torch.equal(x[0, 0, :20], row * 32**0.5) and not x[0, 0, 20:].any()
+    assert not x[0, 1].any()  # the second prefix position is all padding
+
+
+def test_the_official_halting_head_decides_with_its_first_output():
+    model = tiny("mlp_t", halt_outputs=2, sequence_norm="positions")
+    with torch.no_grad():
+        model.halt_head.weight.normal_()
+    tokens = torch.randint(1, 7, (3, 5, 5))
+    x = model.embed_question(tokens)
+    answer, latent = model.initial_state(x)
+    answer, _, _, halt = model.supervision_step(x, answer, latent, model.layout(5, 5, "cpu"))
+    q = model.halt_head(answer[:, 0])
+    assert q.shape == (3, 2) and torch.equal(halt, q[:, 0])
+
+
+def test_canvas_fill_pads_small_grids_and_crops_the_answer():
+    model = on_canvas((5, 5), canvas_fill=1).eval()
+    small = torch.randint(2, 7, (2, 3, 4))
+    canvas = torch.ones(2, 5, 5, dtype=torch.long)
+    canvas[:, :3, :4] = small
+    padded = model.predict(canvas, max_steps=2, early_halting=False).tokens
+    cropped = model.predict(small, max_steps=2, early_halting=False).tokens
+    assert torch.equal(cropped, padded[:, :3, :4])
+    with pytest.raises(ValueError, match="grids up to 5x5, got 6x5"):
+        model.predict(torch.randint(2, 7, (1, 6, 5)))
