@@ -346,9 +346,8 @@ def map_state(state: dict[str, Tensor], config: TRMConfig, path: Path) -> dict[s
                 f"{key} has shape {list(value.shape)}, the config needs {list(expected[name])}"
             )
         mapped[name] = value.float()
-    inverse = {v: k for k, v in TOP_KEYS.items()}
     for name in expected.keys() - mapped.keys() - official_name.keys():
-        problems.append(f"missing key {official_key(name, inverse)}")
+        problems.append(f"missing key {official_key(name)}")
     if problems:
         raise CheckpointError(
             f"{path} does not fit the official config ({len(problems)} problems): "
@@ -357,12 +356,13 @@ def map_state(state: dict[str, Tensor], config: TRMConfig, path: Path) -> dict[s
     return mapped
 
 
-def official_key(name: str, inverse: dict[str, str]) -> str:
-    """The official key (without prefixes) of one of our names, for error messages."""
-    if name in inverse:
-        return inverse[name]
+def official_key(name: str) -> str:
+    """The official key (without prefixes) of one of our state-dict names."""
+    top = {ours: key for key, ours in TOP_KEYS.items()}
+    if name in top:
+        return top[name]
     block, rest = re.fullmatch(r"net\.blocks\.(\d+)\.(.+)", name).groups()
-    layer = {v: k for k, v in LAYER_KEYS.items()}[rest]
+    layer = {ours: key for key, ours in LAYER_KEYS.items()}[rest]
     return f"L_level.layers.{block}.{layer}"
 
 
