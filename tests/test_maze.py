@@ -387,7 +387,7 @@ def test_hard_tier_is_30x30_with_a_long_unique_shortest_path():
         puzzle, solution = M.generate(rng, "hard")
         assert len(puzzle.grid) == 30 and all(len(row) == 30 for row in puzzle.grid)
         assert path_cells(solution) > 110
-        assert M.count_shortest_paths(puzzle.grid) == 1
+        assert M.shortest_path(puzzle.grid) == solution
         assert M.verify(puzzle, solution)
 
 
@@ -399,7 +399,7 @@ def test_tiers_make_solvable_unique_mazes_in_their_size_range(tier, low, high):
     for _ in range(15):
         puzzle, solution = M.generate(rng, tier)
         assert low <= len(puzzle.grid) <= high and low <= len(puzzle.grid[0]) <= high
-        assert M.count_shortest_paths(puzzle.grid) == 1
+        assert M.count_shortest_paths(puzzle.grid) >= 1
         assert M.shortest_path(puzzle.grid) == solution
         assert M.verify(puzzle, solution)
         assert M.parse(M.render(puzzle, puzzle.grid)).grid == puzzle.grid
@@ -408,9 +408,69 @@ def test_tiers_make_solvable_unique_mazes_in_their_size_range(tier, low, high):
 @pytest.mark.parametrize("style", M.STYLES)
 @pytest.mark.parametrize(("height", "width"), [(2, 3), (3, 2), (5, 9), (30, 17)])
 def test_generate_maze_any_size_and_style(style, height, width):
-    puzzle, solution = M.generate_maze(random.Random(1), height, width, style)
+    puzzle, solution = M.generate_maze(random.Random(1), height, width, style, ties=False)
     assert (len(puzzle.grid), len(puzzle.grid[0])) == (height, width)
     assert M.count_shortest_paths(puzzle.grid) == 1 and M.verify(puzzle, solution)
+
+
+@pytest.mark.parametrize("style", M.STYLES)
+@pytest.mark.parametrize("ring", [True, False])
+def test_every_style_makes_valid_mazes_with_the_route_length_asked(style, ring):
+    rng = random.Random(style)
+    for height, width in [(9, 14), (17, 11), (30, 30)]:
+        need = (height + width) // 2
+        puzzle, solution = M.generate_maze(rng, height, width, style, min_path=need, ring=ring)
+        grid = puzzle.grid
+        assert (len(grid), len(grid[0])) == (height, width)
+        assert sum(row.count(START) for row in grid) == sum(row.count(GOAL) for row in grid) == 1
+        assert path_cells(solution) >= need
+        assert M.verify(puzzle, solution) and M.shortest_path(grid) == solution
+        border = grid[0] + grid[-1] + [row[0] for row in grid] + [row[-1] for row in grid]
+        assert all(code == WALL for code in border) or not ring
+
+
+def test_ties_are_kept_or_cut_as_asked_and_labelled_with_the_canonical_route():
+    rng = random.Random(4)
+    tied = [M.generate_maze(rng, 15, 15, "open_field", ties=True) for _ in range(10)]
+    assert any(M.count_shortest_paths(p.grid) > 1 for p, _ in tied)
+    assert all(M.shortest_path(p.grid) == s for p, s in tied)
+    untied = [M.generate_maze(rng, 15, 15, "open_field", ties=False) for _ in range(5)]
+    assert all(M.count_shortest_paths(p.grid) == 1 for p, _ in untied)
+
+
+def test_ends_anywhere_keep_the_minimum_route_and_are_not_always_the_farthest_pair():
+    rng = random.Random(8)
+    farthest = 0
+    for _ in range(10):
+        puzzle, solution = M.generate_maze(rng, 20, 20, "perfect", min_path=20, far_ends=False)
+        assert path_cells(solution) >= 20
+        start = next(
+            (r, c) for r, row in enumerate(puzzle.grid) for c, v in enumerate(row) if v == START
+        )
+        farthest += path_cells(solution) + 1 == max(M._distances(puzzle.grid, start))
+    assert farthest < 10
+
+
+def test_verify_accepts_any_shortest_route_and_rejects_a_longer_one():
+    two_ways = Puzzle(
+        kind="maze",
+        grid=[[START, OPEN, OPEN], [OPEN, WALL, OPEN], [OPEN, OPEN, OPEN], [OPEN, WALL, GOAL]],
+    )
+    assert M.count_shortest_paths(two_ways.grid) == 2
+    over_the_top = [[START, PATH, PATH], [OPEN, WALL, PATH], [OPEN, OPEN, PATH], [OPEN, WALL, GOAL]]
+    round_the_side = [
+        [START, OPEN, OPEN],
+        [PATH, WALL, OPEN],
+        [PATH, PATH, PATH],
+        [OPEN, WALL, GOAL],
+    ]
+    assert M.verify(two_ways, over_the_top) and M.verify(two_ways, round_the_side)
+    detour_maze = Puzzle(
+        kind="maze", grid=[[START, OPEN, OPEN, GOAL], [OPEN, WALL, WALL, OPEN], [OPEN] * 4]
+    )
+    direct = [[START, PATH, PATH, GOAL], [OPEN, WALL, WALL, OPEN], [OPEN] * 4]
+    detour = [[START, OPEN, OPEN, GOAL], [PATH, WALL, WALL, PATH], [PATH] * 4]
+    assert M.verify(detour_maze, direct) and not M.verify(detour_maze, detour)
 
 
 def test_random_walls_keep_roughly_the_asked_wall_fraction():

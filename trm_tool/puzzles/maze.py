@@ -52,7 +52,10 @@ DEFAULT_PATH_MARK = "o"
 
 _MOVE_LETTERS = {(-1, 0): "U", (1, 0): "D", (0, -1): "L", (0, 1): "R"}
 
-STYLES = ("perfect", "braided", "random_walls")
+STYLES = ("perfect", "branching", "braided", "rooms", "random_walls", "open_field")
+HARD_STYLES = ("perfect", "braided", "rooms", "random_walls", "open_field")
+"""Styles whose 30x30 mazes reach Maze-Hard route lengths (see `generate`)."""
+_OPEN_STYLES = ("random_walls", "open_field")
 TIERS = ("small", "medium", "large", "hard")
 _TIER_SIDES = {"small": (6, 12), "medium": (13, 20), "large": (21, 30), "hard": (30, 30)}
 HARD_MIN_PATH = 111
@@ -621,14 +624,15 @@ def _layers(grid: Grid, source: Cell) -> tuple[list[int], list[int]]:
 
 
 def generate(rng: random.Random, tier: str) -> tuple[Puzzle, Grid]:
-    """A fresh maze of `tier` with its unique shortest-path solution. small/medium/large draw
-    each side from the tier's range and a random style; hard is 30x30 random walls, as in
-    Maze-Hard, with a route of more than 110 path cells (a target drawn from 111..140, so
-    route lengths vary)."""
+    """A fresh maze of `tier` and its solution. Each maze draws its own style, sides (height and
+    width apart, so many are not square), wall ring or none, far ends or ends anywhere at a
+    minimum distance, and one or several shortest routes: the habits of no single generator.
+    hard is 30x30 with a route of more than 110 path cells (a target drawn from 111..140), as in
+    Maze-Hard, in every style that reaches such routes."""
     low, high = _tier_sides(tier)
     if tier == "hard":
         target = rng.randint(HARD_MIN_PATH, HARD_MIN_PATH + _HARD_EXTRA_PATH)
-        return generate_maze(rng, high, high, "random_walls", min_path=target)
+        return generate_maze(rng, high, high, rng.choice(HARD_STYLES), min_path=target)
     height, width = rng.randint(low, high), rng.randint(low, high)
     return generate_maze(rng, height, width, rng.choice(STYLES))
 
@@ -652,40 +656,61 @@ def generate_maze(
     style: str = "perfect",
     wall_fraction: float | None = None,
     min_path: int | None = None,
+    ring: bool | None = None,
+    far_ends: bool | None = None,
+    ties: bool | None = None,
 ) -> tuple[Puzzle, Grid]:
-    """A height x width maze of `style` with S and G far apart and a unique shortest route.
+    """A height x width maze of `style` and its solution: one shortest route from S to G marked.
 
-    perfect: a recursive-backtracker maze (exactly one route between any two cells); braided:
-    the same with about half its dead ends opened into loops; random_walls: each cell a wall
-    with probability `wall_fraction` (default: drawn from 0.3..0.5). `min_path` is the fewest
-    path cells (excluding S and G) to accept, by default (height + width) // 4.
+    Styles: perfect (recursive backtracker: long 1-cell corridors, one route between any two
+    cells), branching (the same grown from random points: many short dead ends), braided
+    (perfect with about half its dead ends opened into loops), rooms (recursive division into
+    rooms joined by doors), random_walls (each cell a wall with probability `wall_fraction`,
+    default 0.2..0.5) and open_field (open ground with a few wall bars).
 
-    S is a farthest cell from a random open cell and G a farthest cell from S. Random walls
-    rarely give long routes by chance (under 1% of 30x30 layouts reach 110 path cells), so
-    route cells are walled one at a time until the route is long enough. Tied shortest routes
-    are cut down to one by walling cells off the chosen route, which keeps its length; a
-    layout that still falls short is drawn again.
+    The options left at None are drawn at random: `ring`, a wall all around (needs sides >= 5);
+    `far_ends`, S on the rim of its region and G farthest from it, or else S anywhere and G any
+    cell at least `min_path` path cells away; `ties`, whether several shortest routes may stay
+    (else rival routes are walled off, which never changes the route's length). Where there are
+    several, the solution is the canonical one of `shortest_path` (at every step the first of
+    up, down, left, right that stays on a shortest route), so labels are a function of the maze;
+    `verify` accepts any shortest route. `min_path` is the fewest path cells (excluding S and G)
+    to accept, by default (height + width) // 4; routes too short are lengthened by walling
+    route cells one at a time while G stays reachable.
     """
     if not (2 <= height <= MAX_SIDE and 2 <= width <= MAX_SIDE):
         raise ValueError(f"Maze sides must be 2..{MAX_SIDE}; got {height}x{width}.")
     if style not in STYLES:
         raise ValueError(f"Unknown maze style {style!r}; expected one of {STYLES}.")
-    if style != "random_walls" and max(height, width) < 3:
+    if style not in _OPEN_STYLES and max(height, width) < 3:
         raise ValueError(f"A {style} maze needs a side of at least 3; got {height}x{width}.")
     need = (height + width) // 4 if min_path is None else min_path
     for _ in range(_MAX_ATTEMPTS):
-        grid = _layout(rng, height, width, style, wall_fraction)
-        ends = _place_far_ends(rng, grid)
+        with_ring = _draw(rng, ring) and min(height, width) >= 5
+        grid = _layout(rng, height - 2 * with_ring, width - 2 * with_ring, style, wall_fraction)
+        if with_ring:
+            grid = _add_ring(grid)
+        ends = _place_ends(rng, grid, need, _draw(rng, far_ends))
         if ends is None:
             continue
-        route = _lengthen(rng, grid, ends, need) if style == "random_walls" else _route(grid, *ends)
-        if route is not None and len(route) - 2 >= need:
+        route = _lengthen(rng, grid, ends, need)
+        if route is None:
+            continue
+        if not _draw(rng, ties):
             _untie(rng, grid, route)
-            return Puzzle(kind="maze", grid=grid, style=_generated_style()), _mark(grid, route)
+        grid[ends[0][0]][ends[0][1]], grid[ends[1][0]][ends[1][1]] = START, GOAL
+        return Puzzle(kind="maze", grid=grid, style=_generated_style()), _mark(
+            grid, _route(grid, *ends)
+        )
     raise RuntimeError(
-        f"No {height}x{width} {style} maze with a unique shortest path of {need}+ cells "
+        f"No {height}x{width} {style} maze with a shortest path of {need}+ cells "
         f"in {_MAX_ATTEMPTS} tries."
     )
+
+
+def _draw(rng: random.Random, choice: bool | None) -> bool:
+    """The given choice, or a fair coin where none was given."""
+    return rng.random() < 0.5 if choice is None else choice
 
 
 def _generated_style() -> dict[str, Any]:
@@ -697,14 +722,26 @@ def _layout(
 ) -> Grid:
     """Walls and open cells only."""
     if style == "random_walls":
-        fraction = rng.uniform(0.3, 0.5) if wall_fraction is None else wall_fraction
+        fraction = rng.uniform(0.2, 0.5) if wall_fraction is None else wall_fraction
         return [
             [WALL if rng.random() < fraction else OPEN for _ in range(width)] for _ in range(height)
         ]
-    grid, rooms = _carve_perfect(rng, height, width)
+    if style == "open_field":
+        return _open_field(rng, height, width)
+    if style == "rooms":
+        grid = [[OPEN] * width for _ in range(height)]
+        _divide(rng, grid, (0, 0, height, width), rng.randint(1, 5))
+        return grid
+    grid, rooms = _carve_tree(rng, height, width, newest_first=style != "branching")
     if style == "braided":
         _braid(rng, grid, rooms)
     return grid
+
+
+def _add_ring(grid: Grid) -> Grid:
+    """The grid inside a one-cell wall all around."""
+    width = len(grid[0]) + 2
+    return [[WALL] * width] + [[WALL, *row, WALL] for row in grid] + [[WALL] * width]
 
 
 def _lattice(rng: random.Random, side: int) -> range:
@@ -712,8 +749,12 @@ def _lattice(rng: random.Random, side: int) -> range:
     return range(rng.randrange(2), side, 2)
 
 
-def _carve_perfect(rng: random.Random, height: int, width: int) -> tuple[Grid, list[Cell]]:
-    """A perfect maze by recursive backtracking over rooms two cells apart, walls between."""
+def _carve_tree(
+    rng: random.Random, height: int, width: int, newest_first: bool
+) -> tuple[Grid, list[Cell]]:
+    """A perfect maze over rooms two cells apart, walls between, grown as a tree from one room:
+    always from the newest room (recursive backtracking: long corridors) or from a random room
+    of the tree (short branches everywhere)."""
     rows, cols = _lattice(rng, height), _lattice(rng, width)
     if len(rows) * len(cols) < 2:
         rows, cols = range(0, height, 2), range(0, width, 2)
@@ -721,17 +762,19 @@ def _carve_perfect(rng: random.Random, height: int, width: int) -> tuple[Grid, l
     grid = [[WALL] * width for _ in range(height)]
     first = rng.choice(rooms)
     grid[first[0]][first[1]] = OPEN
-    stack = [first]
-    while stack:
-        r, c = stack[-1]
+    growing = [first]
+    while growing:
+        at = len(growing) - 1 if newest_first else rng.randrange(len(growing))
+        r, c = growing[at]
         fresh = [room for room in _adjacent_rooms(grid, r, c) if grid[room[0]][room[1]] == WALL]
         if not fresh:
-            stack.pop()
+            growing[at] = growing[-1]
+            growing.pop()
             continue
         nr, nc = rng.choice(fresh)
         grid[(r + nr) // 2][(c + nc) // 2] = OPEN
         grid[nr][nc] = OPEN
-        stack.append((nr, nc))
+        growing.append((nr, nc))
     return grid, rooms
 
 
@@ -755,20 +798,73 @@ def _braid(rng: random.Random, grid: Grid, rooms: list[Cell]) -> None:
             grid[(r + y) // 2][(c + x) // 2] = OPEN
 
 
-def _place_far_ends(rng: random.Random, grid: Grid) -> tuple[Cell, Cell] | None:
-    """Mark S on a farthest cell from a random open cell (the rim of its region) and G on a
-    farthest cell from S; None when that open cell is walled in."""
+def _divide(rng: random.Random, grid: Grid, box: tuple[int, int, int, int], room: int) -> None:
+    """Recursive division of the open box (top, left, height, width): a wall across it on an
+    odd row or column with a door on an even one (so no later wall blocks a door), then the same
+    on both sides, until the parts are at most `room` cells across."""
+    top, left, height, width = box
+    rows = [r for r in range(top + 1, top + height - 1) if r % 2]
+    cols = [c for c in range(left + 1, left + width - 1) if c % 2]
+    across = height > room and rows and (width <= room or not cols or height >= width)
+    if not across and not (width > room and cols):
+        return
+    if across:
+        r = rng.choice(rows)
+        doors = [c for c in range(left, left + width) if c % 2 == 0]
+        for c in range(left, left + width):
+            grid[r][c] = WALL
+        for c in rng.sample(doors, min(len(doors), 1 + (rng.random() < 0.3))):
+            grid[r][c] = OPEN
+        _divide(rng, grid, (top, left, r - top, width), room)
+        _divide(rng, grid, (r + 1, left, top + height - r - 1, width), room)
+    else:
+        c = rng.choice(cols)
+        doors = [r for r in range(top, top + height) if r % 2 == 0]
+        for r in range(top, top + height):
+            grid[r][c] = WALL
+        for r in rng.sample(doors, min(len(doors), 1 + (rng.random() < 0.3))):
+            grid[r][c] = OPEN
+        _divide(rng, grid, (top, left, height, c - left), room)
+        _divide(rng, grid, (top, c + 1, height, left + width - c - 1), room)
+
+
+def _open_field(rng: random.Random, height: int, width: int) -> Grid:
+    """Open ground with a few straight wall bars and blocks (about 5-25% walls)."""
+    grid = [[OPEN] * width for _ in range(height)]
+    target = rng.uniform(0.05, 0.25) * height * width
+    walls = 0
+    while walls < target:
+        r, c = rng.randrange(height), rng.randrange(width)
+        tall, wide = (rng.randint(1, max(1, height // 2)), 1)
+        if rng.random() < 0.5:
+            tall, wide = wide, rng.randint(1, max(1, width // 2))
+        if rng.random() < 0.2:
+            tall, wide = rng.randint(1, 3), rng.randint(1, 3)
+        for y in range(r, min(height, r + tall)):
+            for x in range(c, min(width, c + wide)):
+                walls += grid[y][x] == OPEN
+                grid[y][x] = WALL
+    return grid
+
+
+def _place_ends(rng: random.Random, grid: Grid, need: int, far: bool) -> tuple[Cell, Cell] | None:
+    """S and G on open cells (not yet marked). far: S on a farthest cell from a random open
+    cell (the rim of its region) and G farthest from S. Otherwise S is any open cell and G any
+    cell at least `need` path cells away, or a farthest one where none is that far. None when
+    S is walled in."""
     open_cells = _cells_with(grid, OPEN)
     if not open_cells:
         return None
-    probe = _distances(grid, rng.choice(open_cells))
-    start = _unflat(grid, rng.choice(_argmax(probe)))
+    start = rng.choice(open_cells)
+    if far:
+        start = _unflat(grid, rng.choice(_argmax(_distances(grid, start))))
     from_start = _distances(grid, start)
     if max(from_start) < 1:
         return None
-    goal = _unflat(grid, rng.choice(_argmax(from_start)))
-    grid[start[0]][start[1]], grid[goal[0]][goal[1]] = START, GOAL
-    return start, goal
+    far_enough = [i for i, steps in enumerate(from_start) if steps - 1 >= need]
+    if far or not far_enough:
+        return start, _unflat(grid, rng.choice(_argmax(from_start)))
+    return start, _unflat(grid, rng.choice(far_enough))
 
 
 def _lengthen(

@@ -27,7 +27,7 @@ from .base import Grid, Puzzle, PuzzleError, require_text
 NAME = "sudoku"
 VOCAB_SIZE = 11
 """PAD=0, blank=1, digits 1..9 -> 2..10."""
-TIERS = ("singles", "easy", "medium", "hard", "extreme")
+TIERS = ("singles", "easy", "medium", "hard", "extreme", "deep")
 
 FORMAT_HELP = (
     "Sudoku: 9x9 grid, digits 1-9, blanks as 0 . _ - * (or space). Accepted: one 81-character "
@@ -1003,12 +1003,16 @@ class _Tier:
     guesses: tuple[int, int]
 
 
+DEEP_GUESSES = 8
+"""Guesses that make a puzzle deep: about the hardest fifth of random minimal puzzles (3+
+guesses), ~125 ms each to find; public hard collections (magictour top1465) need far more."""
 _TIER_RULES = {
     "singles": _Tier(singles_only=True, givens=(36, 45), guesses=(0, 0)),
     "easy": _Tier(singles_only=True, givens=(28, 35), guesses=(0, 0)),
     "medium": _Tier(singles_only=True, givens=(0, 0), guesses=(0, 0)),
     "hard": _Tier(singles_only=False, givens=(0, 0), guesses=(1, 2)),
     "extreme": _Tier(singles_only=False, givens=(0, 0), guesses=(3, 10**9)),
+    "deep": _Tier(singles_only=False, givens=(0, 0), guesses=(DEEP_GUESSES, 10**9)),
 }
 _CARVE_NODE_LIMIT = 2_000
 _CARVES_PER_SOLUTION = 8
@@ -1106,8 +1110,9 @@ def generate(rng: random.Random, tier: str) -> tuple[Puzzle, Grid]:
     """A fresh puzzle with a unique solution, of difficulty `tier`, and its solution.
 
     singles: 36-45 givens, easy: 28-35, medium: as few as singles allow (about 22-28); all
-    three are solved by naked and hidden singles alone. hard: 1-2 guesses, extreme: 3 or more
-    (see `difficulty`), both minimal (no given can be removed). Deterministic given `rng`."""
+    three are solved by naked and hidden singles alone. hard: 1-2 guesses, extreme: 3 or more,
+    deep: DEEP_GUESSES or more (see `difficulty`), all minimal (no given can be removed).
+    Deterministic given `rng`."""
     rule = _TIER_RULES.get(tier)
     if rule is None:
         raise PuzzleError(f"Unknown Sudoku tier {tier!r}; expected one of: {', '.join(TIERS)}.")
