@@ -284,13 +284,16 @@ def test_import_command_writes_weights_and_card(tmp_path, capsys):
 
 
 @needs_fixtures
-def test_load_solver_runs_an_imported_sudoku_model(tmp_path):
-    out = import_dir("sudoku_mlp", tmp_path)
+@pytest.mark.parametrize("name", ["sudoku_mlp", "sudoku_mlp_pe16"])
+def test_load_solver_runs_an_imported_sudoku_model(name, tmp_path):
+    """With or without the official one-row puzzle table (shared by every puzzle)."""
+    out = import_dir(name, tmp_path)
     solver = load_solver("sudoku", checkpoint=out, device="cpu", views=1, retry_views=0)
     text = "4.....8.5.3..........7......2.....6.....8.4......1.......6.3.7.5..2.....1.4......"
     result = solver.solve(text)
     puzzle = solver.kind.parse(text)
-    direct = solver.model.predict(solver.kind.encode(puzzle.grid)[None])
+    row = torch.zeros(1, dtype=torch.long)
+    direct = solver.model.predict(solver.kind.encode(puzzle.grid)[None], row)
     assert result.grid == solver.kind.decode(direct.tokens[0])
     assert result.steps == int(direct.steps[0]) and result.verified is False  # random weights
 
@@ -321,3 +324,22 @@ def test_load_solver_feeds_official_arc_models_the_official_canvas(tmp_path):
     tokens = [p[0] for p in solver.predict(grids, None, ids, early_halting=False)]
     assert [t.flatten().tolist() for t in tokens] == expected["steps_log"][-1]["preds"]
     assert solver.kind.decode(tokens[0]) == official.arc_grid(tokens[0])
+
+
+@needs_fixtures
+def test_imported_model_answers_through_the_tool_and_the_server(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from trm_tool.server import ServerSettings, create_app
+    from trm_tool.tool import SolverPool, trm_tools
+
+    out = import_dir("sudoku_mlp", tmp_path)
+    pool = SolverPool({"sudoku": str(out)}, "cpu", views=1, retry_views=0)
+    text = "4.....8.5.3..........7......2.....6.....8.4......1.......6.3.7.5..2.....1.4......"
+    expected = pool.get("sudoku").solve(text).grid
+    tool = next(t for t in trm_tools(pool) if t.name == "solve_sudoku")
+    call = {"type": "tool_call", "id": "1", "name": tool.name, "args": {"puzzle": text}}
+    assert tool.invoke(call).artifact.grid == expected
+    client = TestClient(create_app(pool, ServerSettings(api_key=None)))
+    response = client.post("/v1/solve", json={"kind": "sudoku", "puzzle": text})
+    assert response.status_code == 200 and response.json()["grid"] == expected

@@ -242,8 +242,9 @@ class Solver:
         return [Identity()] + [self.kind.random_augmentation(rng) for _ in range(count - 1)]
 
     def task_row(self, puzzle: Puzzle) -> int:
-        """The embedding row of the puzzle's task (0 for models without task embeddings)."""
-        if not self.model.config.n_puzzles:
+        """The embedding row of the puzzle's task (0 for models without task embeddings, and
+        for a table of one unnamed row, shared by every puzzle: official Sudoku and maze)."""
+        if self.model.config.n_puzzles <= 1 and not self.card.task_ids:
             return 0
         known = puzzle.task_id in self.rows
         key = puzzle.task_id if known else f"fitted:{puzzle.examples!r}"
