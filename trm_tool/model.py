@@ -200,7 +200,7 @@ class GridLayout:
 
 
 class Attention(nn.Module):
-    """Bidirectional multi-head self-attention with rotary positions (when the layout has)."""
+    """Bidirectional multi-head self-attention; rotary positions where the layout has them."""
 
     def __init__(self, dim: int, n_heads: int):
         super().__init__()
