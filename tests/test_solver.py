@@ -65,6 +65,24 @@ def test_a_puzzle_no_view_verifies_gets_a_second_round_of_fresh_views(solver):
     assert never.solve(text).views == 2
 
 
+def test_a_spent_time_budget_still_answers_every_puzzle_and_says_why(solver):
+    texts, _ = random_texts(solver.kind, 3, seed=5)
+    untrained = TRM(solver.model.config)  # nothing verifies, so a full search is 4 + 3 views
+    cpu = torch.device("cpu")
+    hurried = Solver(
+        solver.kind, untrained, solver.card, cpu, 4, retry_views=3, max_rows=1, max_seconds=1e-6
+    )
+    result = hurried.solve(texts[0])
+    assert result.verified is False and result.views == 1 and result.steps == 1
+    assert "time budget" in result.cut_short and "1 of 7 views ran" in result.cut_short
+    many = hurried.solve_many(texts)
+    assert all(r.views >= 1 and r.cut_short for r in many)
+    patient = Solver(solver.kind, untrained, solver.card, cpu, 4, retry_views=3, max_seconds=0)
+    full = patient.solve(texts[0])
+    assert full.views == 7 and full.cut_short is None
+    assert hurried.solve(texts[0], max_seconds=0).views == 7
+
+
 def test_bad_input_is_a_puzzle_error(solver):
     with pytest.raises(PuzzleError):
         solver.solve("12\n34")
@@ -90,8 +108,8 @@ def test_slicing_a_merged_batch_into_forward_passes_does_not_change_answers(solv
         )
         for rows in (3, 1000)
     )
-    assert [(t.tolist(), s) for t, _, s in sliced] == [(t.tolist(), s) for t, _, s in whole]
-    assert [c for _, c, _ in sliced] == pytest.approx([c for _, c, _ in whole], abs=1e-4)
+    assert [(t.tolist(), s) for t, _, s, _ in sliced] == [(t.tolist(), s) for t, _, s, _ in whole]
+    assert [c for _, c, _, _ in sliced] == pytest.approx([c for _, c, _, _ in whole], abs=1e-4)
 
 
 def test_a_corrupted_answer_is_never_marked_verified(solver):

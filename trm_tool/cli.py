@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 
 RETRY_HELP = "fresh views for a second round when no view verifies (0: none)"
+BUDGET_HELP = (
+    "time budget per puzzle in seconds (default: the kind's, 2 s for Sudoku and mazes; 0: none)"
+)
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
@@ -29,7 +32,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
         kind = parse("auto", text).kind
     solver = load_solver(
-        kind, args.checkpoint, args.device, args.views, args.max_steps, args.retry_views
+        kind,
+        args.checkpoint,
+        args.device,
+        args.views,
+        args.max_steps,
+        args.retry_views,
+        args.max_seconds,
     )
     result = solver.solve(text)
     if args.json:
@@ -41,6 +50,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
         f"\n[{status[result.verified]}; confidence {result.confidence:.2f}; "
         f"{result.steps} steps; {result.views} views; {result.latency_ms:.0f} ms]"
     )
+    if result.cut_short:
+        print(f"[cut short: {result.cut_short}]")
     return 0 if result.verified is not False else 3
 
 
@@ -112,7 +123,12 @@ def _pool(args: argparse.Namespace) -> SolverPool:
     from .tool import SolverPool
 
     checkpoints = dict(args.checkpoint or [])
-    options = {"views": args.views, "max_steps": args.max_steps, "retry_views": args.retry_views}
+    options = {
+        "views": args.views,
+        "max_steps": args.max_steps,
+        "retry_views": args.retry_views,
+        "max_seconds": args.max_seconds,
+    }
     return SolverPool(checkpoints, args.device, **options)
 
 
@@ -149,6 +165,7 @@ def _add_pool_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--views", type=int, default=8, help="test-time augmentation views")
     parser.add_argument("--max-steps", type=int, help="supervision step budget")
     parser.add_argument("--retry-views", type=int, default=RETRY_VIEWS, help=RETRY_HELP)
+    parser.add_argument("--max-seconds", type=float, help=BUDGET_HELP)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     solve.add_argument("--views", type=int, default=8, help="test-time augmentation views")
     solve.add_argument("--max-steps", type=int, help="supervision step budget (may exceed 16)")
     solve.add_argument("--retry-views", type=int, default=RETRY_VIEWS, help=RETRY_HELP)
+    solve.add_argument("--max-seconds", type=float, help=BUDGET_HELP)
     solve.add_argument("--json", action="store_true", help="print the full SolveResult")
     solve.set_defaults(run=cmd_solve)
 

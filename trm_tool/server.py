@@ -99,6 +99,13 @@ class SolveOptions(BaseModel):
         le=64,
         description="fresh views of a second round when no view verifies (0: no second round)",
     )
+    max_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        le=600,
+        description="time budget for the search (default: the kind's; 0: none); when it runs "
+        "out the best answer so far comes back with cut_short saying so",
+    )
 
 
 class SolveRequest(BaseModel):
@@ -119,7 +126,8 @@ class SolveRequest(BaseModel):
 EXPECTED_BODY = (
     'Expected a JSON object (Content-Type: application/json) like {"kind": "auto" | "sudoku" '
     '| "maze" | "arc", "puzzle": "<the puzzle text>", "options": {"max_steps": <int 1-256>, '
-    '"views": <int 1-64>, "retry_views": <int 0-64>}}; options are optional.'
+    '"views": <int 1-64>, "retry_views": <int 0-64>, "max_seconds": <number 0-600>}}; options '
+    "are optional."
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -194,6 +202,7 @@ class Solvers:
                     views,
                     base.max_steps,
                     retry_views=retry_views,
+                    max_seconds=base.max_seconds,
                 )
             return self._solvers[key]
 
@@ -201,7 +210,8 @@ class Solvers:
         """Blocking; call from a worker thread. PuzzleError explains bad input."""
         kind = parse("auto", request.puzzle).kind if request.kind == "auto" else request.kind
         solver = self.get(kind, request.options.views, request.options.retry_views)
-        return solver.solve(request.puzzle, request.options.max_steps)
+        options = request.options
+        return solver.solve(request.puzzle, options.max_steps, options.max_seconds)
 
     def load_all(self) -> list[str]:
         """Load every kind that has a checkpoint, so the first requests do not wait for it."""

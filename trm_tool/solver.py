@@ -8,6 +8,11 @@ A puzzle none of whose views verifies (where the kind can check answers) gets on
 with more, fresh views: misses are rare on the puzzles a model knows, so the extra cost falls
 on few puzzles, and any view that verifies is right.
 
+Every call has a time budget (`max_seconds` per puzzle): views run view-major (every puzzle's
+first view before any second view), so when the budget runs out each puzzle has an answer, the
+views still running stop after their current supervision step, the views not started are
+skipped, and the result says so in `cut_short`.
+
 Every puzzle kind goes through the same path; all kind-specific work happens in the kind.
 """
 
@@ -35,6 +40,9 @@ RETRY_VIEWS = 32
 """Default fresh views of the second round for puzzles none of whose views verify."""
 CPU_MAX_ROWS, GPU_MAX_ROWS = 16, 8192
 """Views per forward pass by device (see `Solver`)."""
+MAX_SECONDS = 2.0
+"""Default time budget per puzzle of one call; a kind may set its own (`default_max_seconds`).
+About what a user waits for one tool call; 0 or None: no budget."""
 
 
 class SolveResult(BaseModel):
@@ -50,6 +58,9 @@ class SolveResult(BaseModel):
     views: int = Field(description="augmented views voted over")
     attempts: list[Grid] = Field(default_factory=list, description="the two best answers")
     attempt_texts: list[str] = Field(default_factory=list, description="attempts as text")
+    cut_short: str | None = Field(
+        default=None, description="why the search stopped before all its views and steps ran"
+    )
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -62,6 +73,8 @@ class Candidate(BaseModel):
     grid: Grid
     confidence: float
     steps: int
+    cut: bool = False
+    """Stopped by the time budget before halting or spending its step budget."""
 
 
 def vote(kind: PuzzleKind, puzzle: Puzzle, candidates: list[Candidate]) -> tuple[list, float]:
@@ -88,6 +101,7 @@ class _Request:
     puzzle: Puzzle
     max_steps: int | None
     start: float
+    deadline: float | None
     done: threading.Event = field(default_factory=threading.Event)
     result: SolveResult | None = None
     error: BaseException | None = None
@@ -118,6 +132,7 @@ class Solver:
         fit: FitConfig | None = None,
         retry_views: int = RETRY_VIEWS,
         max_rows: int | None = None,
+        max_seconds: float | None = None,
     ):
         self.kind, self.model, self.card, self.device = kind, model.to(device).eval(), card, device
         self.views, self.max_steps, self.seed = max(1, views), max_steps, seed
@@ -126,6 +141,9 @@ class Solver:
         second round)."""
         self.max_batch, self.batch_wait_s = max_batch, batch_wait_ms / 1000
         self.max_rows = max_rows or (CPU_MAX_ROWS if device.type == "cpu" else GPU_MAX_ROWS)
+        default_budget = getattr(kind, "default_max_seconds", MAX_SECONDS)
+        self.max_seconds = default_budget if max_seconds is None else max_seconds
+        """Time budget per puzzle of a call, in seconds (0: none)."""
         self._lock = threading.Lock()
         self._queue: queue.Queue[_Request] = queue.Queue()
         self._worker: threading.Thread | None = None
@@ -137,10 +155,13 @@ class Solver:
         self.fit = fit or FitConfig()
         self.fit_stats: list[dict] = []
 
-    def solve(self, text: str, max_steps: int | None = None) -> SolveResult:
-        """Solve one puzzle given as text; PuzzleError on bad input. Concurrent calls from
-        several threads are batched together."""
-        request = _Request(self.kind.parse(text), max_steps, time.perf_counter())
+    def solve(
+        self, text: str, max_steps: int | None = None, max_seconds: float | None = None
+    ) -> SolveResult:
+        """Solve one puzzle given as text within `max_seconds` (default: the solver's budget);
+        PuzzleError on bad input. Concurrent calls from several threads are batched together."""
+        puzzle, start = self.kind.parse(text), time.perf_counter()
+        request = _Request(puzzle, max_steps, start, self.deadline(start, 1, max_seconds))
         self._ensure_worker()
         self._queue.put(request)
         request.done.wait()
@@ -166,8 +187,11 @@ class Solver:
             self.batch_sizes.append(len(batch))
             for max_steps in {r.max_steps for r in batch}:
                 group = [r for r in batch if r.max_steps == max_steps]
+                deadlines = [r.deadline for r in group if r.deadline is not None]
+                deadline = min(deadlines) if deadlines else None
                 try:
-                    results = self.solve_puzzles([r.puzzle for r in group], max_steps)
+                    puzzles = [r.puzzle for r in group]
+                    results = self.solve_puzzles(puzzles, max_steps, deadline=deadline)
                 except Exception as err:  # reported to every waiting caller, worker lives on
                     for r in group:
                         r.error = err
@@ -178,8 +202,11 @@ class Solver:
                     r.result = result.model_copy(update={"latency_ms": latency})
                     r.done.set()
 
-    def solve_many(self, texts: list[str], max_steps: int | None = None) -> list[SolveResult]:
-        """Solve several puzzles in one batched recursion; same results as one by one."""
+    def solve_many(
+        self, texts: list[str], max_steps: int | None = None, max_seconds: float | None = None
+    ) -> list[SolveResult]:
+        """Solve several puzzles in one batched recursion; same results as one by one. The
+        time budget is `max_seconds` (default: the solver's) per puzzle, for the whole call."""
         if not isinstance(texts, list | tuple):
             raise PuzzleError(f"Expected a list of puzzle texts, got {type(texts).__name__}.")
         start = time.perf_counter()
@@ -190,39 +217,91 @@ class Solver:
             except PuzzleError as err:
                 prefix = f"Puzzle {index + 1}: " if len(texts) > 1 else ""
                 raise PuzzleError(prefix + str(err)) from None
-        return self.solve_puzzles(puzzles, max_steps, start)
+        return self.solve_puzzles(
+            puzzles, max_steps, start, self.deadline(start, len(puzzles), max_seconds)
+        )
+
+    def deadline(self, start: float, n_puzzles: int, max_seconds: float | None) -> float | None:
+        """The `time.perf_counter()` value a call of n puzzles must finish by (None: no budget)."""
+        budget = self.max_seconds if max_seconds is None else max_seconds
+        return start + budget * n_puzzles if budget and budget > 0 else None
 
     def solve_puzzles(
-        self, puzzles: list[Puzzle], max_steps: int | None = None, start: float | None = None
+        self,
+        puzzles: list[Puzzle],
+        max_steps: int | None = None,
+        start: float | None = None,
+        deadline: float | None = None,
     ) -> list[SolveResult]:
+        """Solve parsed puzzles; past `deadline` (a `time.perf_counter()` value) each one gets
+        the best answer of the views that ran, and says so in `cut_short`."""
         start = start or time.perf_counter()
         max_steps = max_steps or self.max_steps
         views = [self.views_of(puzzle) for puzzle in puzzles]
-        candidates = self.candidates(puzzles, views, max_steps)
+        candidates, skipped = self.candidates(puzzles, views, max_steps, deadline, len(puzzles))
         missed = [i for i, (p, c) in enumerate(zip(puzzles, candidates)) if self._all_fail(p, c)]
         if missed and self.retry_views:
             again = [puzzles[i] for i in missed]
             fresh = [self.views_of(puzzle, self.retry_views, fresh=True) for puzzle in again]
-            for i, more in zip(missed, self.candidates(again, fresh, max_steps)):
-                candidates[i] += more
+            more, more_skipped = self.candidates(again, fresh, max_steps, deadline, 0)
+            for i, extra, extra_skipped in zip(missed, more, more_skipped):
+                candidates[i] += extra
+                skipped[i] += extra_skipped
         latency = (time.perf_counter() - start) * 1000
-        return [self.result(puzzle, cands, latency) for puzzle, cands in zip(puzzles, candidates)]
+        budget = None if deadline is None else (deadline - start) / max(1, len(puzzles))
+        return [
+            self.result(puzzle, cands, latency, self._cut_note(cands, skip, max_steps, budget))
+            for puzzle, cands, skip in zip(puzzles, candidates, skipped)
+        ]
+
+    def _cut_note(
+        self, candidates: list[Candidate], skipped: int, max_steps: int | None, budget: float | None
+    ) -> str | None:
+        """Why this puzzle's search was cut short by the time budget, or None if it was not."""
+        stopped = sum(c.cut for c in candidates)
+        if not (skipped or stopped):
+            return None
+        ran = len(candidates)
+        return (
+            f"time budget of {budget:.1f} s per puzzle ran out: {ran} of {ran + skipped} views "
+            f"ran, {stopped} of them stopped before halting or reaching "
+            f"{max_steps or self.model.config.max_supervision_steps} steps"
+        )
 
     def candidates(
-        self, puzzles: list[Puzzle], views: list[list], max_steps: int | None
-    ) -> list[list[Candidate]]:
+        self,
+        puzzles: list[Puzzle],
+        views: list[list],
+        max_steps: int | None,
+        deadline: float | None = None,
+        needed: int | None = None,
+    ) -> tuple[list[list[Candidate]], list[int]]:
         """Every view of every puzzle in one batched recursion, mapped back to the puzzle's
-        own frame."""
-        flat = [(p, aug) for p, puzzle_views in enumerate(views) for aug in puzzle_views]
+        own frame, and per puzzle the number of views the deadline skipped. Views run
+        view-major, so every puzzle's first view runs before any puzzle's second; past the
+        deadline only the first `needed` views (default: all) still run."""
+        depth = max(len(puzzle_views) for puzzle_views in views)
+        flat = [
+            (p, puzzle_views[k])
+            for k in range(depth)
+            for p, puzzle_views in enumerate(views)
+            if k < len(puzzle_views)
+        ]
         grids = [aug.apply(puzzles[p].grid) for p, aug in flat]
         out: list[list[Candidate]] = [[] for _ in puzzles]
         with self._lock:
             rows = [self.task_row(puzzle) for puzzle in puzzles]
-            predictions = self.predict(grids, max_steps, [rows[p] for p, _ in flat])
-        for (p, aug), (tokens, confidence, steps) in zip(flat, predictions):
+            ids = [rows[p] for p, _ in flat]
+            predictions = self.predict(grids, max_steps, ids, deadline=deadline, needed=needed)
+        skipped = [0] * len(puzzles)
+        for (p, aug), prediction in zip(flat, predictions):
+            if prediction is None:
+                skipped[p] += 1
+                continue
+            tokens, confidence, steps, cut = prediction
             grid = aug.invert(self.kind.decode(tokens))
-            out[p].append(Candidate(grid=grid, confidence=confidence, steps=steps))
-        return out
+            out[p].append(Candidate(grid=grid, confidence=confidence, steps=steps, cut=cut))
+        return out, skipped
 
     def _all_fail(self, puzzle: Puzzle, candidates: list[Candidate]) -> bool:
         """Every distinct answer fails the exact check (False, not None: some kinds cannot
@@ -274,34 +353,62 @@ class Solver:
         max_steps: int | None,
         ids: list[int] | None = None,
         early_halting: bool = True,
-    ) -> list[tuple]:
+        deadline: float | None = None,
+        needed: int | None = None,
+    ) -> list[tuple | None]:
         """Batched recursion over grids (with their task embedding rows), grouped by encoded
-        shape and sliced to `max_rows` -> (tokens, conf, steps)."""
+        shape and sliced to `max_rows`, in order -> (tokens, conf, steps, cut by deadline).
+
+        Past `deadline`, slices that hold none of the first `needed` grids (default: all of
+        them) are skipped (None), and running ones stop after their current step."""
         ids = ids or [0] * len(grids)
+        needed = len(grids) if needed is None else needed
         encoded = [self.kind.encode(grid) for grid in grids]
         by_shape: dict[tuple, list[int]] = {}
         for i, tokens in enumerate(encoded):
             by_shape.setdefault(tuple(tokens.shape), []).append(i)
-        slices = [
-            rows[start : start + self.max_rows]
-            for rows in by_shape.values()
-            for start in range(0, len(rows), self.max_rows)
-        ]
-        out: list[tuple] = [None] * len(grids)
+        slices = sorted(
+            (
+                rows[start : start + self.max_rows]
+                for rows in by_shape.values()
+                for start in range(0, len(rows), self.max_rows)
+            ),
+            key=min,
+        )
+        max_steps = max_steps or self.model.config.max_supervision_steps
+        out: list[tuple | None] = [None] * len(grids)
         autocast = torch.autocast("cuda", torch.bfloat16, enabled=self.device.type == "cuda")
         for index in slices:
+            late = deadline is not None and time.perf_counter() > deadline
+            if late and min(index) >= needed:
+                continue
             batch = torch.stack([encoded[i] for i in index]).to(self.device)
             batch_ids = torch.tensor([ids[i] for i in index], device=self.device)
             with autocast:
-                prediction = self.model.predict(batch, batch_ids, max_steps, early_halting)
-            tokens, conf, steps = (
-                t.cpu() for t in (prediction.tokens, prediction.confidence, prediction.steps)
+                prediction = self.model.predict(
+                    batch, batch_ids, max_steps, early_halting, deadline
+                )
+            tokens, conf, steps, halt = (
+                t.cpu()
+                for t in (
+                    prediction.tokens,
+                    prediction.confidence,
+                    prediction.steps,
+                    prediction.halt_logit,
+                )
             )
             for row, i in enumerate(index):
-                out[i] = (tokens[row], float(conf[row]), int(steps[row]))
+                cut = int(steps[row]) < max_steps and not (early_halting and halt[row] > 0)
+                out[i] = (tokens[row], float(conf[row]), int(steps[row]), cut)
         return out
 
-    def result(self, puzzle: Puzzle, candidates: list[Candidate], latency: float) -> SolveResult:
+    def result(
+        self,
+        puzzle: Puzzle,
+        candidates: list[Candidate],
+        latency: float,
+        cut_short: str | None = None,
+    ) -> SolveResult:
         ranked, share = vote(self.kind, puzzle, candidates)
         best = ranked[0]
         return SolveResult(
@@ -315,6 +422,7 @@ class Solver:
             views=len(candidates),
             attempts=[c.grid for c in ranked[:2]],
             attempt_texts=[self.kind.render(puzzle, c.grid) for c in ranked[:2]],
+            cut_short=cut_short,
         )
 
 
@@ -325,13 +433,24 @@ def load_solver(
     views: int = 8,
     max_steps: int | None = None,
     retry_views: int = RETRY_VIEWS,
+    max_seconds: float | None = None,
 ) -> Solver:
     """A Solver for `kind` from the shipped checkpoint (or the file or directory at
-    `checkpoint`, imported official ones included)."""
+    `checkpoint`, imported official ones included); `max_seconds` is the time budget per
+    puzzle (default: the kind's, 0: none)."""
     path = resolve(kind, checkpoint)
     target = resolve_device(device)
     model, card = load(path, target)
     if card.kind != kind:
         raise CheckpointError(f"{path} is a {card.kind} checkpoint, not {kind}")
     puzzle_kind = official_kind(get_kind(kind), card.encoding, card.config)
-    return Solver(puzzle_kind, model, card, target, views, max_steps, retry_views=retry_views)
+    return Solver(
+        puzzle_kind,
+        model,
+        card,
+        target,
+        views,
+        max_steps,
+        retry_views=retry_views,
+        max_seconds=max_seconds,
+    )

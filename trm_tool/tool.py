@@ -78,6 +78,8 @@ def describe(result: SolveResult) -> str:
     else:
         status = f"verified: n/a for {result.kind} (confidence {result.confidence:.2f})"
     text = f"Solution ({result.kind}):\n{result.solution_text}\n{status}"
+    if result.cut_short:
+        text += f"\nsearch cut short: {result.cut_short}"
     if len(result.attempts) > 1 and result.verified is None:
         # The runner-up goes first, so the best answer is the last grid in the text (where
         # answer readers look) and the ARC pass@2 pair is still both shown.

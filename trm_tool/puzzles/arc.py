@@ -714,6 +714,8 @@ class ArcKind:
     vocab_size = VOCAB_SIZE
     format_help = FORMAT_HELP
     tiers = ("arc1", "arc2")
+    default_max_seconds = 60.0
+    """Time budget per task: fitting an unseen task's embedding alone may take 20 s."""
 
     def parse(self, text: str) -> Puzzle:
         """The task's first test input with its examples (see parse_all for every test)."""
