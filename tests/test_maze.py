@@ -447,7 +447,7 @@ def test_ends_anywhere_keep_the_minimum_route_and_are_not_always_the_farthest_pa
         start = next(
             (r, c) for r, row in enumerate(puzzle.grid) for c, v in enumerate(row) if v == START
         )
-        farthest += path_cells(solution) + 1 == max(M._distances(puzzle.grid, start))
+        farthest += path_cells(solution) + 1 == max(M.distances(puzzle.grid, start))
     assert farthest < 10
 
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from .checkpoint import HeldOutResult, ModelCard
 from .data import held_out, wilson_interval
+from .external import PuzzleSet
 from .solver import Solver
 
 
@@ -81,6 +82,85 @@ def accuracy(
         tasks=len(by_task) or None,
         task_pass_at_2=round(sum(task_scores) / len(task_scores), 4) if task_scores else None,
     )
+
+
+class ExternalRow(BaseModel):
+    """A set we did not generate, solved as a user's tool calls are: one puzzle per call with
+    the solver's settings (views, second round, time budget), judged by the exact check."""
+
+    set: str
+    source: str
+    n: int
+    solved: float
+    """Share whose answer passes the kind's exact check (any shortest route for mazes)."""
+    ci95: tuple[float, float]
+    views: int
+    retry_views: int
+    max_seconds: float
+    cut_short: int
+    """Calls the time budget cut short."""
+    p50_ms: float
+    p95_ms: float
+    max_ms: float
+
+
+def external_accuracy(solver: Solver, puzzles: PuzzleSet) -> ExternalRow:
+    """Solve every puzzle of the set as one tool call each (the text as a user would paste it)."""
+    solved = cut = 0
+    latencies = []
+    for puzzle in puzzles.puzzles:
+        result = solver.solve(solver.kind.question_text(puzzle))
+        solved += bool(result.verified)
+        cut += result.cut_short is not None
+        latencies.append(result.latency_ms)
+    low, high = wilson_interval(solved, len(latencies))
+    latencies.sort()
+    return ExternalRow(
+        set=puzzles.name,
+        source=puzzles.source,
+        n=len(latencies),
+        solved=round(solved / len(latencies), 4),
+        ci95=(round(low, 4), round(high, 4)),
+        views=solver.views,
+        retry_views=solver.retry_views,
+        max_seconds=solver.max_seconds,
+        cut_short=cut,
+        p50_ms=round(statistics.median(latencies), 1),
+        p95_ms=round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 1),
+        max_ms=round(latencies[-1], 1),
+    )
+
+
+def format_external(rows: list[ExternalRow]) -> str:
+    lines = ["set                              n   solved  95% CI            cut  p50 ms  p95 ms"]
+    for r in rows:
+        ci = f"[{r.ci95[0]:.3f}, {r.ci95[1]:.3f}]"
+        lines.append(
+            f"{r.set:<30} {r.n:>4}   {r.solved:.3f}  {ci:<17} {r.cut_short:>4} {r.p50_ms:>7.0f} "
+            f"{r.p95_ms:>7.0f}"
+        )
+    first = rows[0]
+    lines.append(
+        f"(one call per puzzle: {first.views} views + {first.retry_views} retry views, time "
+        f"budget {first.max_seconds:g} s per call)"
+    )
+    return "\n".join(lines)
+
+
+def recorded_external(card: ModelCard, rows: list[ExternalRow], command: str) -> ModelCard:
+    """The card with these external sets' results, replacing earlier results of the same sets."""
+    fresh = [
+        HeldOutResult(
+            split=row.set,
+            n=row.n,
+            exact=row.solved,
+            command=command,
+            extra=row.model_dump(exclude={"set", "n", "solved"}),
+        )
+        for row in rows
+    ]
+    kept = [r for r in card.external if r.split not in {row.set for row in rows}]
+    return card.model_copy(update={"external": kept + fresh})
 
 
 def median_seconds(run, device: torch.device, repeats: int) -> tuple[float, object]:

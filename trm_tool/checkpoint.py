@@ -63,6 +63,8 @@ class ModelCard(BaseModel):
     training: dict[str, Any] = Field(default_factory=dict)
     """Data, steps, examples seen, wall-clock, device and the command that trained it."""
     held_out: list[HeldOutResult] = Field(default_factory=list)
+    external: list[HeldOutResult] = Field(default_factory=list)
+    """Accuracy on sets we did not generate: public collections, independent generators."""
 
 
 def sha256_of(path: Path) -> str:

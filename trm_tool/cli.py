@@ -59,7 +59,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
     from .solver import load_solver
 
-    solver = load_solver(args.kind, args.checkpoint, args.device)
+    solver = load_solver(args.kind, args.checkpoint, args.device, max_seconds=args.max_seconds)
+    if args.set or args.file:
+        return bench_external(args, solver)
     tiers = args.tier.split(",") if args.tier else list(solver.kind.tiers)
     views = [int(v) for v in args.views.split(",")]
     batches = [int(b) for b in args.batches.split(",")]
@@ -74,6 +76,32 @@ def cmd_bench(args: argparse.Namespace) -> int:
         command = shlex.join(["trm-tool", *reproducing_args(args.argv)])
         path = args.checkpoint or shipped(args.kind)
         save_card(path, bench.recorded_card(solver.card, report, command))
+        print(f"recorded in the model card of {path}")
+    return 0
+
+
+def bench_external(args: argparse.Namespace, solver) -> int:
+    """Accuracy on sets we did not generate (see trm_tool/external.py)."""
+    from . import bench
+    from .external import load_set
+
+    solver.views, solver.retry_views = args.views_external, args.retry_views
+    names = [*(args.set.split(",") if args.set else []), *([args.file] if args.file else [])]
+    rows = []
+    for name in names:
+        puzzles = load_set(solver.kind, name, args.n, args.seed)
+        rows.append(bench.external_accuracy(solver, puzzles))
+        print(f"{name}: {puzzles.source}", flush=True)
+    print(bench.format_external(rows))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump([row.model_dump() for row in rows], f, indent=2)
+    if args.record:
+        from .checkpoint import save_card, shipped
+
+        command = shlex.join(["trm-tool", *reproducing_args(args.argv)])
+        path = args.checkpoint or shipped(args.kind)
+        save_card(path, bench.recorded_external(solver.card, rows, command))
         print(f"recorded in the model card of {path}")
     return 0
 
@@ -211,6 +239,17 @@ def main(argv: list[str] | None = None) -> int:
         help="also measure the most views plus this second round for misses (0: skip)",
     )
     bench.add_argument("--device", default="auto")
+    bench.add_argument(
+        "--set",
+        help="comma-separated sets we did not generate, instead of the held-out tiers: "
+        "magictour (Sudoku), maze-dataset/<algorithm>/<small|large> (mazes), or a file",
+    )
+    bench.add_argument("--file", help="a puzzle file: one puzzle per line, or blank-line blocks")
+    bench.add_argument("--seed", type=int, default=0, help="which sample of a set to draw")
+    bench.add_argument(
+        "--views-external", type=int, default=8, help="views per call on --set/--file puzzles"
+    )
+    bench.add_argument("--max-seconds", type=float, help=BUDGET_HELP)
     bench.add_argument("--json", help="also write the report to this file")
     bench.add_argument(
         "--record", action="store_true", help="write the results into the model card"

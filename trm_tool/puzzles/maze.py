@@ -363,7 +363,7 @@ def _check_maze(grid: Grid) -> None:
     starts, goals = _cells_with(grid, START), _cells_with(grid, GOAL)
     _require_one(starts, "start", "S")
     _require_one(goals, "goal", "G")
-    if _distances(grid, starts[0])[_flat(grid, goals[0])] < 0:
+    if distances(grid, starts[0])[_flat(grid, goals[0])] < 0:
         raise PuzzleError(
             "The goal is unreachable from the start: walls block every route. Send a maze "
             "with an open route from S to G."
@@ -502,7 +502,7 @@ def shortest_path(grid: Grid) -> Grid | None:
 
 def _route(grid: Grid, start: Cell, goal: Cell) -> list[Cell] | None:
     """The first shortest route from start to goal in up/down/left/right order, or None."""
-    to_goal = _distances(grid, goal)
+    to_goal = distances(grid, goal)
     if to_goal[_flat(grid, start)] < 0:
         return None
     route = [start]
@@ -544,7 +544,7 @@ def verify(puzzle: Puzzle, grid: Grid) -> bool:
     ends = _endpoints(question)
     if ends is None:
         return False
-    shortest = _distances(question, ends[0])[_flat(question, ends[1])]
+    shortest = distances(question, ends[0])[_flat(question, ends[1])]
     marked = sum(code == PATH for row in grid for code in row)
     return shortest > 0 and marked == shortest - 1 and len(path_coordinates(grid)) == shortest + 1
 
@@ -586,7 +586,7 @@ def _flat(grid: Grid, cell: Cell) -> int:
     return cell[0] * len(grid[0]) + cell[1]
 
 
-def _distances(grid: Grid, source: Cell) -> list[int]:
+def distances(grid: Grid, source: Cell) -> list[int]:
     """BFS steps from `source` to every cell, row-major, -1 where unreachable."""
     return _layers(grid, source)[0]
 
@@ -699,7 +699,7 @@ def generate_maze(
         if not _draw(rng, ties):
             _untie(rng, grid, route)
         grid[ends[0][0]][ends[0][1]], grid[ends[1][0]][ends[1][1]] = START, GOAL
-        return Puzzle(kind="maze", grid=grid, style=_generated_style()), _mark(
+        return Puzzle(kind="maze", grid=grid, style=generated_style()), _mark(
             grid, _route(grid, *ends)
         )
     raise RuntimeError(
@@ -713,7 +713,8 @@ def _draw(rng: random.Random, choice: bool | None) -> bool:
     return rng.random() < 0.5 if choice is None else choice
 
 
-def _generated_style() -> dict[str, Any]:
+def generated_style() -> dict[str, Any]:
+    """The text style of generated mazes: # walls, spaces open."""
     return {"format": "text", "wall": "#", "open": " ", "start": "S", "goal": "G", "spaced": False}
 
 
@@ -857,8 +858,8 @@ def _place_ends(rng: random.Random, grid: Grid, need: int, far: bool) -> tuple[C
         return None
     start = rng.choice(open_cells)
     if far:
-        start = _unflat(grid, rng.choice(_argmax(_distances(grid, start))))
-    from_start = _distances(grid, start)
+        start = _unflat(grid, rng.choice(_argmax(distances(grid, start))))
+    from_start = distances(grid, start)
     if max(from_start) < 1:
         return None
     far_enough = [i for i, steps in enumerate(from_start) if steps - 1 >= need]
@@ -896,7 +897,7 @@ def _untie(rng: random.Random, grid: Grid, route: list[Cell]) -> None:
     on_route = {_flat(grid, cell) for cell in route}
     length = len(route) - 1
     while True:
-        from_start, from_goal = _distances(grid, route[0]), _distances(grid, route[-1])
+        from_start, from_goal = distances(grid, route[0]), distances(grid, route[-1])
         rivals = [
             i
             for i, (there, back) in enumerate(zip(from_start, from_goal))
@@ -974,7 +975,7 @@ def read_csv(path: str | Path) -> Iterator[tuple[Puzzle, Grid]]:
                 raise PuzzleError(f"{path} line {line}: {err}") from None
             if len(answer) != len(question):
                 raise PuzzleError(f"{path} line {line}: answer and question sizes differ.")
-            puzzle = Puzzle(kind="maze", grid=question, style=_generated_style())
+            puzzle = Puzzle(kind="maze", grid=question, style=generated_style())
             yield puzzle, answer
 
 
