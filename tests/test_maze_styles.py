@@ -7,8 +7,8 @@ from trm_tool.puzzles import maze
 
 
 def test_the_validation_set_is_fixed_takes_styles_in_turn_and_keeps_to_the_sides():
-    first = maze_styles.maze_set(6, (6, 8))
-    again = maze_styles.maze_set(6, (6, 8))
+    first = maze_styles.maze_set(2 * len(maze.STYLES), (6, 8))
+    again = maze_styles.maze_set(2 * len(maze.STYLES), (6, 8))
     assert [p.grid for _, p, _ in first] == [p.grid for _, p, _ in again]
     assert [style for style, _, _ in first] == list(maze.STYLES) * 2
     for _, puzzle, solution in first:
