@@ -91,7 +91,8 @@ def bench_external(args: argparse.Namespace, solver) -> int:
     for name in names:
         puzzles = load_set(solver.kind, name, args.n, args.seed)
         rows.append(bench.external_accuracy(solver, puzzles))
-        print(f"{name}: {puzzles.source}", flush=True)
+        row = rows[-1]
+        print(f"{name}: {puzzles.source}: solved {row.solved:.3f} of {row.n}", flush=True)
     print(bench.format_external(rows))
     if args.json:
         with open(args.json, "w") as f:
