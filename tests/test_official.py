@@ -78,9 +78,13 @@ def test_imported_model_reproduces_every_official_step(name):
             assert close(q[:, 1], step["q_continue_logits"], 1e-5), at
             assert close(answer[0, 0], step["z_H_ex0_pos0"], 1e-5), at
             assert close(latent[0, 0], step["z_L_ex0_pos0"], 1e-5), at
-            # official evaluation halts a row only when its step budget is spent
+            # official evaluation halts a row only when its step budget is spent; official
+            # ACT (no_ACT_continue) also halts it when q_halt > 0, as our early halting does
             last = step["step"] == model.config.max_supervision_steps
             assert step["halted"] == [last] * len(tokens), at
+            ours = model.should_halt(halt, torch.full((len(tokens),), step["step"]))
+            act = [last or q > 0 for q in step["q_halt_logits"]]
+            assert ours.tolist() == act, at
 
 
 @needs_fixtures
