@@ -59,7 +59,7 @@ def test_a_puzzle_no_view_verifies_gets_a_second_round_of_fresh_views(solver):
     assert solver.solve(text).views == 4  # right in the first round: no second one
     untrained = TRM(solver.model.config)  # wrong on every view, so nothing verifies
     retrying = Solver(solver.kind, untrained, solver.card, torch.device("cpu"), 2, retry_views=3)
-    result = retrying.solve(text)
+    result = retrying.solve(text, max_seconds=0)  # no budget: exactly one more round
     assert result.views == 2 + 3 and result.verified is False
     never = Solver(solver.kind, untrained, solver.card, torch.device("cpu"), 2, retry_views=0)
     assert never.solve(text).views == 2
@@ -74,13 +74,34 @@ def test_a_spent_time_budget_still_answers_every_puzzle_and_says_why(solver):
     )
     result = hurried.solve(texts[0])
     assert result.verified is False and result.views == 1 and result.steps == 1
-    assert "time budget" in result.cut_short and "1 of 7 views ran" in result.cut_short
+    assert "after 1 view(s), 6 more skipped" in result.cut_short
     many = hurried.solve_many(texts)
     assert all(r.views >= 1 and r.cut_short for r in many)
     patient = Solver(solver.kind, untrained, solver.card, cpu, 4, retry_views=3, max_seconds=0)
     full = patient.solve(texts[0])
     assert full.views == 7 and full.cut_short is None
     assert hurried.solve(texts[0], max_seconds=0).views == 7
+
+
+def test_a_miss_keeps_drawing_fresh_views_until_its_time_budget_is_spent(solver):
+    (text,), _ = random_texts(solver.kind, 1, seed=6)
+    untrained = TRM(solver.model.config)
+    anytime = Solver(solver.kind, untrained, solver.card, torch.device("cpu"), 4, retry_views=3)
+    result = anytime.solve(text, max_seconds=3)
+    assert result.verified is False and result.views > 4 + 3 and result.cut_short
+    assert result.latency_ms >= 3000
+
+
+def test_views_are_distinct_and_later_rounds_end_when_a_kind_runs_out_of_symmetries():
+    from trm_tool.solver import load_solver
+
+    mazes = load_solver("maze")
+    puzzle = mazes.kind.parse("S..#\n.#..\n...G")
+    first = mazes.views_of(puzzle, 8)
+    assert len(first) == 8 and len(set(first[1:])) == 7
+    seen = set(first)
+    more = mazes.unseen_views(puzzle, seen, 1)
+    assert len(more) <= 1 and mazes.unseen_views(puzzle, seen, 2) == []
 
 
 def test_bad_input_is_a_puzzle_error(solver):

@@ -4,9 +4,10 @@
     per-example early halting -> decode, map each view back to the original frame -> vote
     (a candidate that verifies wins) -> render in the user's own format.
 
-A puzzle none of whose views verifies (where the kind can check answers) gets one more round
-with more, fresh views: misses are rare on the puzzles a model knows, so the extra cost falls
-on few puzzles, and any view that verifies is right.
+A puzzle none of whose views verifies (where the kind can check answers) gets another round
+with more, fresh views, and with a time budget, rounds until the budget is spent: misses are
+rare on the puzzles a model knows, so the extra cost falls on few puzzles, and any view that
+verifies is right.
 
 Every call has a time budget (`max_seconds` per puzzle): views run view-major (every puzzle's
 first view before any second view), so when the budget runs out each puzzle has an answer, the
@@ -240,33 +241,62 @@ class Solver:
         views = [self.views_of(puzzle) for puzzle in puzzles]
         candidates, skipped = self.candidates(puzzles, views, max_steps, deadline, len(puzzles))
         missed = [i for i, (p, c) in enumerate(zip(puzzles, candidates)) if self._all_fail(p, c)]
-        if missed and self.retry_views:
+        seen = [set(puzzle_views) for puzzle_views in views]
+        rounds = 0
+        while missed and self.retry_views and self._another_round(rounds, deadline):
+            rounds += 1
+            fresh = {i: self.unseen_views(puzzles[i], seen[i], rounds) for i in missed}
+            missed = [i for i in missed if fresh[i]]  # a kind's symmetries can run out
             again = [puzzles[i] for i in missed]
-            fresh = [self.views_of(puzzle, self.retry_views, fresh=True) for puzzle in again]
-            more, more_skipped = self.candidates(again, fresh, max_steps, deadline, 0)
+            more, more_skipped = self.candidates(
+                again, [fresh[i] for i in missed], max_steps, deadline, 0
+            )
             for i, extra, extra_skipped in zip(missed, more, more_skipped):
                 candidates[i] += extra
                 skipped[i] += extra_skipped
+            missed = [i for i in missed if self._all_fail(puzzles[i], candidates[i])]
         latency = (time.perf_counter() - start) * 1000
         budget = None if deadline is None else (deadline - start) / max(1, len(puzzles))
+        out_of_time = deadline is not None and time.perf_counter() >= deadline
+        notes = [
+            self._cut_note(cands, skip, max_steps, budget, out_of_time and i in missed)
+            for i, (cands, skip) in enumerate(zip(candidates, skipped))
+        ]
         return [
-            self.result(puzzle, cands, latency, self._cut_note(cands, skip, max_steps, budget))
-            for puzzle, cands, skip in zip(puzzles, candidates, skipped)
+            self.result(puzzle, cands, latency, note)
+            for puzzle, cands, note in zip(puzzles, candidates, notes)
         ]
 
+    @staticmethod
+    def _another_round(rounds: int, deadline: float | None) -> bool:
+        """Whether misses get another round of fresh views: one round without a time budget;
+        with one, rounds until it is spent (an anytime search, since any view that verifies is
+        right)."""
+        if deadline is None:
+            return rounds == 0
+        return rounds == 0 or time.perf_counter() < deadline
+
     def _cut_note(
-        self, candidates: list[Candidate], skipped: int, max_steps: int | None, budget: float | None
+        self,
+        candidates: list[Candidate],
+        skipped: int,
+        max_steps: int | None,
+        budget: float | None,
+        unverified_at_deadline: bool,
     ) -> str | None:
-        """Why this puzzle's search was cut short by the time budget, or None if it was not."""
+        """Why this puzzle's search was cut short by the time budget, or None if it was not:
+        views skipped or stopped mid-recursion, or rounds of fresh views still failing."""
         stopped = sum(c.cut for c in candidates)
-        if not (skipped or stopped):
+        if not (skipped or stopped or unverified_at_deadline):
             return None
         ran = len(candidates)
-        return (
-            f"time budget of {budget:.1f} s per puzzle ran out: {ran} of {ran + skipped} views "
-            f"ran, {stopped} of them stopped before halting or reaching "
-            f"{max_steps or self.model.config.max_supervision_steps} steps"
-        )
+        note = f"time budget of {budget:.2f} s per puzzle ran out after {ran} view(s)"
+        if skipped:
+            note += f", {skipped} more skipped"
+        if stopped:
+            steps = max_steps or self.model.config.max_supervision_steps
+            note += f"; {stopped} stopped before halting or reaching {steps} steps"
+        return note
 
     def candidates(
         self,
@@ -309,16 +339,32 @@ class Solver:
         distinct = {repr(c.grid): c.grid for c in candidates}.values()
         return all(self.kind.verify(puzzle, grid) is False for grid in distinct)
 
-    def views_of(self, puzzle: Puzzle, count: int | None = None, fresh: bool = False) -> list:
-        """Identity plus count-1 (default views-1) random symmetries, or with `fresh` count
-        other random ones for a second round. Seeded by the puzzle itself, so the same puzzle
-        gets the same answer alone or in any batch."""
+    def views_of(self, puzzle: Puzzle, count: int | None = None, round: int = 0) -> list:
+        """Identity plus count-1 (default views-1) distinct random symmetries, or for a later
+        round, count random ones (fewer where the kind has fewer). Seeded by the puzzle and
+        round, so the same puzzle gets the same answer alone or in any batch (while no time
+        budget cuts a search short)."""
         count = count or self.views
-        if fresh:
-            rng = random.Random(f"{self.seed}/1/{puzzle.grid}")
-            return [self.kind.random_augmentation(rng) for _ in range(count)]
-        rng = random.Random(f"{self.seed}/{puzzle.grid}")
-        return [Identity()] + [self.kind.random_augmentation(rng) for _ in range(count - 1)]
+        seed = f"{self.seed}/{round}/{puzzle.grid}" if round else f"{self.seed}/{puzzle.grid}"
+        rng = random.Random(seed)
+        views = [] if round else [Identity()]
+        for _ in range(4 * count):
+            if len(views) == count:
+                break
+            view = self.kind.random_augmentation(rng)
+            if view not in views:
+                views.append(view)
+        return views
+
+    def unseen_views(self, puzzle: Puzzle, seen: set, round: int) -> list:
+        """Up to retry_views random symmetries of round `round` that are not in `seen` (added
+        to it): a maze has only 8, so its rounds end once all have run."""
+        fresh = []
+        for view in self.views_of(puzzle, 4 * self.retry_views, round):
+            if view not in seen and len(fresh) < self.retry_views:
+                seen.add(view)
+                fresh.append(view)
+        return fresh
 
     def task_row(self, puzzle: Puzzle) -> int:
         """The embedding row of the puzzle's task (0 for models without task embeddings, and
