@@ -9,6 +9,8 @@ memory.
 
 from __future__ import annotations
 
+import multiprocessing
+import random
 import resource
 import statistics
 import time
@@ -212,7 +214,7 @@ def halting_gain(solver: Solver, tier: str, batch: int, repeats: int = 3) -> Hal
         )
         right = sum(
             solver.kind.decode(tokens) == solution
-            for (tokens, _, _), (_, solution) in zip(predictions, pairs)
+            for (tokens, *_), (_, solution) in zip(predictions, pairs)
         )
         return len(pairs) / median, right / len(pairs)
 
@@ -367,3 +369,132 @@ def recorded_card(card: ModelCard, report: dict, command: str) -> ModelCard:
         "peak_memory_mb": report["peak_memory_mb"],
     }
     return card.model_copy(update={"held_out": results, "training": training})
+
+
+class TaskRow(BaseModel):
+    """Tasks that are fitted at test time (ARC), one task per call as a user's tool calls
+    are (fit, predict under each view, vote), on a seeded sample of a tier's evaluation tasks."""
+
+    tier: str
+    sample: str
+    tasks: int
+    max_seconds: float
+    processes: int
+    pass_at_2: float
+    """Per task the share of its test outputs among the two attempts, averaged over tasks."""
+    ci95: tuple[float, float]
+    consistent: float
+    """Share of tasks whose fitted network reproduces every demonstration."""
+    mean_s: float
+    p50_s: float
+    max_s: float
+    solved_tasks: list[str]
+
+
+def task_sample(kind, tier: str, n: int, seed: int) -> list[list[tuple]]:
+    """A seeded sample of n evaluation tasks of the tier (all when n is 0 or more than
+    exist): per task its (puzzle, expected output) test pairs."""
+    by_task: dict[str, list[tuple]] = {}
+    for puzzle, answers in kind.evaluation_puzzles(tier):
+        by_task.setdefault(puzzle.task_id, []).append((puzzle, answers[0]))
+    tasks = sorted(by_task)
+    if n and n < len(tasks):
+        tasks = sorted(random.Random(f"tasks/{tier}/{seed}").sample(tasks, n))
+    return [by_task[task] for task in tasks]
+
+
+_worker_solver: Solver | None = None
+
+
+def _start_worker(kind: str, checkpoint: str | None, max_seconds: float) -> None:
+    global _worker_solver
+    torch.set_num_threads(1)
+    from .solver import load_solver
+
+    _worker_solver = load_solver(kind, checkpoint, "cpu", max_seconds=max_seconds)
+
+
+def _solve_task(pairs: list[tuple]) -> dict:
+    """One task in a worker process: each test input solved as one call (the fit is shared)."""
+    solver = _worker_solver
+    start = time.perf_counter()
+    right, reports = [], []
+    for puzzle, expected in pairs:
+        result = solver.solve(solver.kind.question_text(puzzle))
+        right.append(expected in result.attempts[:2])
+        reports.append(result.fit)
+    return {
+        "task_id": pairs[0][0].task_id,
+        "score": sum(right) / len(right),
+        "consistent": all(r.reproduced == r.demonstrations for r in reports),
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def task_accuracy(
+    kind_name: str,
+    checkpoint: str | None,
+    tier: str,
+    n: int,
+    seed: int,
+    max_seconds: float,
+    processes: int = 2,
+    log=print,
+) -> TaskRow:
+    """pass@2 over a seeded task sample, `processes` tasks at a time (one CPU thread each)."""
+    from .puzzles import get_kind
+
+    tasks = task_sample(get_kind(kind_name), tier, n, seed)
+    context = multiprocessing.get_context("spawn")
+    done = []
+    with context.Pool(
+        processes, _start_worker, (kind_name, checkpoint, max_seconds), maxtasksperchild=None
+    ) as pool:
+        for outcome in pool.imap_unordered(_solve_task, tasks):
+            done.append(outcome)
+            log(
+                f"[{len(done)}/{len(tasks)}] {outcome['task_id']}: pass@2 {outcome['score']:.2f}, "
+                f"consistent {outcome['consistent']}, {outcome['seconds']:.0f} s"
+            )
+    total = sum(o["score"] for o in done)
+    low, high = wilson_interval(round(total), len(done))
+    seconds = sorted(o["seconds"] for o in done)
+    return TaskRow(
+        tier=tier,
+        sample=f"{len(tasks)} tasks, seed {seed}" if n else f"all {len(tasks)} tasks",
+        tasks=len(done),
+        max_seconds=max_seconds,
+        processes=processes,
+        pass_at_2=round(total / len(done), 4),
+        ci95=(round(low, 4), round(high, 4)),
+        consistent=round(sum(o["consistent"] for o in done) / len(done), 4),
+        mean_s=round(sum(seconds) / len(seconds), 1),
+        p50_s=round(statistics.median(seconds), 1),
+        max_s=round(seconds[-1], 1),
+        solved_tasks=sorted(o["task_id"] for o in done if o["score"] > 0),
+    )
+
+
+def format_tasks(row: TaskRow) -> str:
+    return (
+        f"{row.tier}: {row.sample}, {row.max_seconds:.0f} s per task, {row.processes} processes\n"
+        f"pass@2 {row.pass_at_2:.3f} (95% CI [{row.ci95[0]:.3f}, {row.ci95[1]:.3f}]); fit "
+        f"reproduces every demonstration on {row.consistent:.3f} of tasks; per task mean "
+        f"{row.mean_s:.0f} s, p50 {row.p50_s:.0f} s, max {row.max_s:.0f} s; solved: "
+        + (", ".join(row.solved_tasks) or "none")
+    )
+
+
+def recorded_tasks(card: ModelCard, row: TaskRow, command: str) -> ModelCard:
+    """The card with this task-sample result added (replacing one of the same tier/sample/
+    budget)."""
+    result = HeldOutResult(
+        split=f"{card.kind}/{row.tier} evaluation tasks, {row.sample}, test-time fit "
+        f"{row.max_seconds:.0f} s per task, pass@2",
+        n=row.tasks,
+        exact=row.pass_at_2,
+        command=command,
+        extra=row.model_dump(exclude={"tier", "tasks", "pass_at_2"}),
+    )
+    kept = [r for r in card.held_out if r.split != result.split]
+    return card.model_copy(update={"held_out": [*kept, result]})

@@ -22,8 +22,19 @@ BUDGET_HELP = (
 )
 
 
+def print_progress(progress) -> None:
+    """A test-time fit's progress (ARC), on stderr so stdout stays the answer."""
+    print(
+        f"[fit] step {progress.step}, {progress.seconds:.1f} s, loss {progress.loss:.3f}, "
+        f"reproduces {progress.reproduced} of {progress.demonstrations} demonstrations",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def cmd_solve(args: argparse.Namespace) -> int:
     from .solver import load_solver
+    from .tool import fit_line
 
     text = sys.stdin.read() if args.puzzle == "-" else args.puzzle
     kind = args.kind
@@ -40,7 +51,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         args.retry_views,
         args.max_seconds,
     )
-    result = solver.solve(text)
+    result = solver.solve(text, progress=print_progress)
     if args.json:
         print(result.model_dump_json(indent=2))
         return 0
@@ -52,6 +63,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     )
     if result.cut_short:
         print(f"[cut short: {result.cut_short}]")
+    if result.fit is not None:
+        print(f"[{fit_line(result.fit)}]")
     return 0 if result.verified is not False else 3
 
 
@@ -62,6 +75,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     solver = load_solver(args.kind, args.checkpoint, args.device, max_seconds=args.max_seconds)
     if args.set or args.file:
         return bench_external(args, solver)
+    if solver.fits_tasks:
+        return bench_tasks(args, solver)
     tiers = args.tier.split(",") if args.tier else list(solver.kind.tiers)
     views = [int(v) for v in args.views.split(",")]
     batches = [int(b) for b in args.batches.split(",")]
@@ -104,6 +119,29 @@ def bench_external(args: argparse.Namespace, solver) -> int:
         path = args.checkpoint or shipped(args.kind)
         save_card(path, bench.recorded_external(solver.card, rows, command))
         print(f"recorded in the model card of {path}")
+    return 0
+
+
+def bench_tasks(args: argparse.Namespace, solver) -> int:
+    """Kinds fitted per task (ARC): pass@2 on a seeded sample of evaluation tasks."""
+    from . import bench
+
+    for tier in args.tier.split(",") if args.tier else list(solver.kind.tiers):
+        row = bench.task_accuracy(
+            args.kind, args.checkpoint, tier, args.n, args.seed, solver.max_seconds, args.jobs
+        )
+        print(bench.format_tasks(row))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(row.model_dump(), f, indent=2)
+        if args.record:
+            from .checkpoint import save_card, shipped
+
+            command = shlex.join(["trm-tool", *reproducing_args(args.argv)])
+            path = args.checkpoint or shipped(args.kind)
+            solver.card = bench.recorded_tasks(solver.card, row, command)
+            save_card(path, solver.card)
+            print(f"recorded in the model card of {path}")
     return 0
 
 
@@ -228,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         "--n",
         type=int,
         default=200,
-        help="held-out puzzles per tier (ARC: evaluation test pairs, 0 = all of them)",
+        help="held-out puzzles per tier (ARC: a seeded sample of evaluation tasks, 0 = all)",
     )
     bench.add_argument("--views", default="1,8", help="view counts to measure accuracy with")
     bench.add_argument("--batches", default="1,64,256")
@@ -247,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     bench.add_argument("--file", help="a puzzle file: one puzzle per line, or blank-line blocks")
     bench.add_argument("--seed", type=int, default=0, help="which sample of a set to draw")
+    bench.add_argument(
+        "--jobs", type=int, default=2, help="tasks fitted at once, one process each (ARC)"
+    )
     bench.add_argument(
         "--views-external", type=int, default=8, help="views per call on --set/--file puzzles"
     )

@@ -23,6 +23,7 @@ import queue
 import random
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from pydantic import BaseModel, Field
 
 from .checkpoint import CheckpointError, ModelCard, load, resolve
 from .data import task_rows
-from .fitting import FitConfig, fit_task_vector
+from .fitting import FitConfig, FitReport, FittedTask, ProgressCallback, crop, fit_task, reproduced
 from .model import TRM
 from .official import official_kind
 from .puzzles import Grid, Puzzle, PuzzleError, PuzzleKind, get_kind
@@ -41,6 +42,10 @@ RETRY_VIEWS = 32
 """Default fresh views of the second round for puzzles none of whose views verify."""
 CPU_MAX_ROWS, GPU_MAX_ROWS = 16, 8192
 """Views per forward pass by device (see `Solver`)."""
+FIT_SHARE = 0.8
+"""Share of a task's time budget its fit may spend; the rest predicts and votes."""
+FITTED_CACHE = 32
+"""Fitted networks kept (least recently used dropped): asking again costs no fit."""
 MAX_SECONDS = 2.0
 """Default time budget per puzzle of one call; a kind may set its own (`default_max_seconds`).
 About what a user waits for one tool call; 0 or None: no budget."""
@@ -62,6 +67,11 @@ class SolveResult(BaseModel):
     cut_short: str | None = Field(
         default=None, description="why the search stopped before all its views and steps ran"
     )
+    fit: FitReport | None = Field(
+        default=None,
+        description="test-time fit of the network to the task's demonstrations (ARC): how "
+        "many it reproduces, how long it took, its progress reports",
+    )
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -76,11 +86,15 @@ class Candidate(BaseModel):
     steps: int
     cut: bool = False
     """Stopped by the time budget before halting or spending its step budget."""
+    consistent: bool = False
+    """The network of this view reproduces every demonstration under the view (fitted
+    tasks only)."""
 
 
 def vote(kind: PuzzleKind, puzzle: Puzzle, candidates: list[Candidate]) -> tuple[list, float]:
-    """Rank distinct answers: verified ones first, then by how many views agree, then by
-    summed halting confidence. Returns (ranked candidates, vote share of the winner)."""
+    """Rank distinct answers: verified ones first, then by how many of their views reproduce
+    every demonstration (fitted tasks), then by how many views agree, then by summed halting
+    confidence. Returns (ranked candidates, vote share of the winner)."""
     tally: dict[str, list[Candidate]] = {}
     for candidate in candidates:
         tally.setdefault(repr(candidate.grid), []).append(candidate)
@@ -88,7 +102,8 @@ def vote(kind: PuzzleKind, puzzle: Puzzle, candidates: list[Candidate]) -> tuple
 
     def rank(key: str) -> tuple:
         group = tally[key]
-        return (bool(verified[key]), len(group), sum(c.confidence for c in group))
+        consistent = sum(c.consistent for c in group)
+        return (bool(verified[key]), consistent, len(group), sum(c.confidence for c in group))
 
     ordered = sorted(tally, key=rank, reverse=True)
     winners = [max(tally[key], key=lambda c: c.confidence) for key in ordered]
@@ -152,17 +167,26 @@ class Solver:
         self.batch_sizes: list[int] = []
         """Sizes of the batches the worker ran (for metrics)."""
         self.rows = task_rows(card.task_ids)
-        """Task id (or demonstrations, for fitted tasks) -> embedding row."""
+        """Task id -> learned embedding row."""
         self.fit = fit or FitConfig()
-        self.fit_stats: list[dict] = []
+        self.fitted: OrderedDict[str, FittedTask] = OrderedDict()
+        """Networks fitted to tasks (models with task embeddings), by task."""
+        self._fit_lock = threading.Lock()
 
     def solve(
-        self, text: str, max_steps: int | None = None, max_seconds: float | None = None
+        self,
+        text: str,
+        max_steps: int | None = None,
+        max_seconds: float | None = None,
+        progress: ProgressCallback | None = None,
     ) -> SolveResult:
         """Solve one puzzle given as text within `max_seconds` (default: the solver's budget);
-        PuzzleError on bad input. Concurrent calls from several threads are batched together."""
+        PuzzleError on bad input. Concurrent calls from several threads are batched together.
+        `progress` hears from a test-time fit (models with task embeddings: ARC)."""
         puzzle, start = self.kind.parse(text), time.perf_counter()
-        request = _Request(puzzle, max_steps, start, self.deadline(start, 1, max_seconds))
+        deadline = self.deadline(start, 1, max_seconds)
+        self.prepare([puzzle], deadline, progress)
+        request = _Request(puzzle, max_steps, start, deadline)
         self._ensure_worker()
         self._queue.put(request)
         request.done.wait()
@@ -204,7 +228,11 @@ class Solver:
                     r.done.set()
 
     def solve_many(
-        self, texts: list[str], max_steps: int | None = None, max_seconds: float | None = None
+        self,
+        texts: list[str],
+        max_steps: int | None = None,
+        max_seconds: float | None = None,
+        progress: ProgressCallback | None = None,
     ) -> list[SolveResult]:
         """Solve several puzzles in one batched recursion; same results as one by one. The
         time budget is `max_seconds` (default: the solver's) per puzzle, for the whole call."""
@@ -218,9 +246,9 @@ class Solver:
             except PuzzleError as err:
                 prefix = f"Puzzle {index + 1}: " if len(texts) > 1 else ""
                 raise PuzzleError(prefix + str(err)) from None
-        return self.solve_puzzles(
-            puzzles, max_steps, start, self.deadline(start, len(puzzles), max_seconds)
-        )
+        deadline = self.deadline(start, len(puzzles), max_seconds)
+        self.prepare(puzzles, deadline, progress)
+        return self.solve_puzzles(puzzles, max_steps, start, deadline)
 
     def deadline(self, start: float, n_puzzles: int, max_seconds: float | None) -> float | None:
         """The `time.perf_counter()` value a call of n puzzles must finish by (None: no budget)."""
@@ -237,8 +265,9 @@ class Solver:
         """Solve parsed puzzles; past `deadline` (a `time.perf_counter()` value) each one gets
         the best answer of the views that ran, and says so in `cut_short`."""
         start = start or time.perf_counter()
+        self.prepare(puzzles, deadline)
         max_steps = max_steps or self.max_steps
-        views = [self.views_of(puzzle) for puzzle in puzzles]
+        views = [self.first_views(puzzle) for puzzle in puzzles]
         candidates, skipped = self.candidates(puzzles, views, max_steps, deadline, len(puzzles))
         missed = [i for i, (p, c) in enumerate(zip(puzzles, candidates)) if self._all_fail(p, c)]
         seen = [set(puzzle_views) for puzzle_views in views]
@@ -247,6 +276,8 @@ class Solver:
             rounds += 1
             fresh = {i: self.unseen_views(puzzles[i], seen[i], rounds) for i in missed}
             missed = [i for i in missed if fresh[i]]  # a kind's symmetries can run out
+            if not missed:
+                break
             again = [puzzles[i] for i in missed]
             more, more_skipped = self.candidates(
                 again, [fresh[i] for i in missed], max_steps, deadline, 0
@@ -309,7 +340,8 @@ class Solver:
         """Every view of every puzzle in one batched recursion, mapped back to the puzzle's
         own frame, and per puzzle the number of views the deadline skipped. Views run
         view-major, so every puzzle's first view runs before any puzzle's second; past the
-        deadline only the first `needed` views (default: all) still run."""
+        deadline only the first `needed` views (default: all) still run. A puzzle whose task
+        has a fitted network runs on that network, apart from the others."""
         depth = max(len(puzzle_views) for puzzle_views in views)
         flat = [
             (p, puzzle_views[k])
@@ -317,21 +349,58 @@ class Solver:
             for p, puzzle_views in enumerate(views)
             if k < len(puzzle_views)
         ]
-        grids = [aug.apply(puzzles[p].grid) for p, aug in flat]
+        needed = len(flat) if needed is None else needed
         out: list[list[Candidate]] = [[] for _ in puzzles]
-        with self._lock:
-            rows = [self.task_row(puzzle) for puzzle in puzzles]
-            ids = [rows[p] for p, _ in flat]
-            predictions = self.predict(grids, max_steps, ids, deadline=deadline, needed=needed)
         skipped = [0] * len(puzzles)
-        for (p, aug), prediction in zip(flat, predictions):
-            if prediction is None:
-                skipped[p] += 1
-                continue
-            tokens, confidence, steps, cut = prediction
-            grid = aug.invert(self.kind.decode(tokens))
-            out[p].append(Candidate(grid=grid, confidence=confidence, steps=steps, cut=cut))
+        with self._lock:
+            fitted = [self.fitted.get(self.fit_key(puzzle)) for puzzle in puzzles]
+            networks: dict[int, list[int]] = {}
+            for i, (p, _) in enumerate(flat):
+                networks.setdefault(id(fitted[p]), []).append(i)
+            for members in networks.values():
+                task = fitted[flat[members[0]][0]]
+                grids = [flat[i][1].apply(puzzles[flat[i][0]].grid) for i in members]
+                rows = [
+                    task.views.index(flat[i][1]) if task else self.task_row(puzzles[flat[i][0]])
+                    for i in members
+                ]
+                predictions = self.predict(
+                    grids,
+                    max_steps or (self.fit.supervision_steps if task else None),
+                    rows,
+                    deadline=deadline,
+                    needed=sum(i < needed for i in members),
+                    task=task,
+                )
+                for i, prediction in zip(members, predictions):
+                    p, view = flat[i]
+                    if prediction is None:
+                        skipped[p] += 1
+                        continue
+                    tokens, confidence, steps, cut = prediction
+                    grid = view.invert(self.kind.decode(tokens))
+                    consistent = task is not None and self.consistent(puzzles[p], task, view)
+                    out[p].append(
+                        Candidate(
+                            grid=grid,
+                            confidence=confidence,
+                            steps=steps,
+                            cut=cut,
+                            consistent=consistent,
+                        )
+                    )
         return out, skipped
+
+    def consistent(self, puzzle: Puzzle, task: FittedTask, view) -> bool:
+        """Whether the fitted network reproduces every demonstration under this view."""
+        steps, row = self.fit.supervision_steps, task.views.index(view)
+        pairs = puzzle.examples
+        return all(reproduced(task.model, self.kind, pairs, task.side, steps, view, row))
+
+    def first_views(self, puzzle: Puzzle) -> list:
+        """The views of a puzzle's first round: a fitted task's own, else `views_of`."""
+        task = self.fitted.get(self.fit_key(puzzle))
+        return self.views_of(puzzle) if task is None else list(task.views)
 
     def _all_fail(self, puzzle: Puzzle, candidates: list[Candidate]) -> bool:
         """Every distinct answer fails the exact check (False, not None: some kinds cannot
@@ -366,31 +435,61 @@ class Solver:
                 fresh.append(view)
         return fresh
 
-    def task_row(self, puzzle: Puzzle) -> int:
-        """The embedding row of the puzzle's task (0 for models without task embeddings, and
-        for a table of one unnamed row, shared by every puzzle: official Sudoku and maze)."""
-        if self.model.config.n_puzzles <= 1 and not self.card.task_ids:
-            return 0
-        known = puzzle.task_id in self.rows
-        key = puzzle.task_id if known else f"fitted:{puzzle.examples!r}"
-        if key not in self.rows:
-            self.rows[key] = self.fit_task(puzzle)
-        return self.rows[key]
+    @property
+    def fits_tasks(self) -> bool:
+        """Whether the model has task embeddings (ARC), so that each task is fitted first."""
+        return self.model.config.n_puzzles > 1 or bool(self.card.task_ids)
 
-    def fit_task(self, puzzle: Puzzle) -> int:
-        """Test-time fitting: learn an embedding row for a task the model never trained on
-        from its demonstration pairs (fitting.py), append it to the table, return its row."""
-        if not puzzle.examples:
-            raise PuzzleError(
-                f"This {self.kind.name} model needs the task's demonstration pairs to learn "
-                "a task it has not seen; give at least one input/output example."
-            )
-        vector, stats = fit_task_vector(self.model, self.kind, puzzle.examples, self.fit)
-        table = self.model.puzzle_embed
-        table.weight = torch.nn.Parameter(torch.cat([table.weight.data, vector[None]]))
-        table.num_embeddings += 1
-        self.fit_stats.append(stats)
-        return table.num_embeddings - 1
+    def task_row(self, puzzle: Puzzle) -> int:
+        """The embedding row of the puzzle's task: 0 for models without task embeddings (and
+        for a table of one unnamed row, shared by every puzzle: official Sudoku and maze);
+        otherwise the task's learned row. Unknown tasks have none: they are fitted."""
+        if not self.fits_tasks:
+            return 0
+        if puzzle.task_id not in self.rows:
+            raise PuzzleError(f"No learned row for task {puzzle.task_id!r}; fit it first.")
+        return self.rows[puzzle.task_id]
+
+    @staticmethod
+    def fit_key(puzzle: Puzzle) -> str:
+        return f"{puzzle.task_id}/{puzzle.examples!r}"
+
+    def prepare(
+        self,
+        puzzles: list[Puzzle],
+        deadline: float | None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        """Fit a network to each puzzle's task from its demonstrations (models with task
+        embeddings only; cached), each within FIT_SHARE of its share of the time left."""
+        if not self.fits_tasks:
+            return
+        for index, puzzle in enumerate(puzzles):
+            if not puzzle.examples:
+                raise PuzzleError(
+                    f"This {self.kind.name} model learns each task from its demonstration "
+                    "pairs; give at least one input/output example."
+                )
+            now, left = time.perf_counter(), len(puzzles) - index
+            fit_by = None if deadline is None else now + FIT_SHARE * (deadline - now) / left
+            self.fitted_task(puzzle, fit_by, progress)
+
+    def fitted_task(
+        self, puzzle: Puzzle, deadline: float | None, progress: ProgressCallback | None = None
+    ) -> FittedTask:
+        """The network fitted to the puzzle's task (fitting.py), from the cache if asked before."""
+        key = self.fit_key(puzzle)
+        with self._fit_lock:
+            if key in self.fitted:
+                self.fitted.move_to_end(key)
+                return self.fitted[key]
+            row = self.rows.get(puzzle.task_id)
+            task = fit_task(self.model, self.kind, puzzle, self.fit, row, deadline, progress)
+            with self._lock:
+                self.fitted[key] = task
+                while len(self.fitted) > FITTED_CACHE:
+                    self.fitted.popitem(last=False)
+            return task
 
     @torch.no_grad()
     def predict(
@@ -401,15 +500,20 @@ class Solver:
         early_halting: bool = True,
         deadline: float | None = None,
         needed: int | None = None,
+        task: FittedTask | None = None,
     ) -> list[tuple | None]:
         """Batched recursion over grids (with their task embedding rows), grouped by encoded
         shape and sliced to `max_rows`, in order -> (tokens, conf, steps, cut by deadline).
+        With a fitted `task`, on its network and canvas.
 
         Past `deadline`, slices that hold none of the first `needed` grids (default: all of
         them) are skipped (None), and running ones stop after their current step."""
         ids = ids or [0] * len(grids)
         needed = len(grids) if needed is None else needed
+        model = self.model if task is None else task.model
         encoded = [self.kind.encode(grid) for grid in grids]
+        if task is not None:
+            encoded = [crop(tokens, task.side) for tokens in encoded]
         by_shape: dict[tuple, list[int]] = {}
         for i, tokens in enumerate(encoded):
             by_shape.setdefault(tuple(tokens.shape), []).append(i)
@@ -421,7 +525,7 @@ class Solver:
             ),
             key=min,
         )
-        max_steps = max_steps or self.model.config.max_supervision_steps
+        max_steps = max_steps or model.config.max_supervision_steps
         out: list[tuple | None] = [None] * len(grids)
         autocast = torch.autocast("cuda", torch.bfloat16, enabled=self.device.type == "cuda")
         for index in slices:
@@ -431,9 +535,7 @@ class Solver:
             batch = torch.stack([encoded[i] for i in index]).to(self.device)
             batch_ids = torch.tensor([ids[i] for i in index], device=self.device)
             with autocast:
-                prediction = self.model.predict(
-                    batch, batch_ids, max_steps, early_halting, deadline
-                )
+                prediction = model.predict(batch, batch_ids, max_steps, early_halting, deadline)
             tokens, conf, steps, halt = (
                 t.cpu()
                 for t in (
@@ -457,6 +559,7 @@ class Solver:
     ) -> SolveResult:
         ranked, share = vote(self.kind, puzzle, candidates)
         best = ranked[0]
+        task = self.fitted.get(self.fit_key(puzzle))
         return SolveResult(
             kind=self.kind.name,
             grid=best.grid,
@@ -469,6 +572,7 @@ class Solver:
             attempts=[c.grid for c in ranked[:2]],
             attempt_texts=[self.kind.render(puzzle, c.grid) for c in ranked[:2]],
             cut_short=cut_short,
+            fit=None if task is None else task.report,
         )
 
 

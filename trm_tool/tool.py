@@ -12,11 +12,13 @@ import asyncio
 import threading
 from typing import Literal
 
+from langchain_core.callbacks import dispatch_custom_event
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, Field
 
 from .checkpoint import CheckpointError
+from .fitting import FitProgress, FitReport, ProgressCallback
 from .puzzles import KIND_NAMES, PuzzleError, get_kind, parse
 from .solver import Solver, SolveResult, load_solver
 
@@ -58,15 +60,27 @@ class SolverPool:
                 )
             return self._solvers[kind]
 
-    def solve(self, kind: str, puzzle: str) -> SolveResult:
-        """Solve `puzzle` (kind may be auto); PuzzleError explains bad input."""
+    def solve(
+        self, kind: str, puzzle: str, progress: ProgressCallback | None = None
+    ) -> SolveResult:
+        """Solve `puzzle` (kind may be auto); PuzzleError explains bad input. `progress` hears
+        from a test-time fit (ARC)."""
         if kind == "auto":
             kind = parse("auto", puzzle).kind
         try:
             solver = self.get(kind)
         except CheckpointError as err:
             raise PuzzleError(f"No trained model is available for {kind} puzzles: {err}") from err
-        return solver.solve(puzzle)
+        return solver.solve(puzzle, progress=progress)
+
+
+def report_progress(progress: FitProgress) -> None:
+    """Pass a fit's progress to the running agent as a LangChain custom event
+    ("trm_fit_progress"; `astream_events` and callback handlers see it)."""
+    try:
+        dispatch_custom_event("trm_fit_progress", progress.model_dump())
+    except RuntimeError:  # called outside a runnable: nobody to tell
+        pass
 
 
 def describe(result: SolveResult) -> str:
@@ -80,6 +94,8 @@ def describe(result: SolveResult) -> str:
     text = f"Solution ({result.kind}):\n{result.solution_text}\n{status}"
     if result.cut_short:
         text += f"\nsearch cut short: {result.cut_short}"
+    if result.fit is not None:
+        text += f"\n{fit_line(result.fit)}"
     if len(result.attempts) > 1 and result.verified is None:
         # The runner-up goes first, so the best answer is the last grid in the text (where
         # answer readers look) and the ARC pass@2 pair is still both shown.
@@ -87,12 +103,25 @@ def describe(result: SolveResult) -> str:
     return text
 
 
+def fit_line(fit: FitReport) -> str:
+    """How well the network fitted to this task matches its demonstrations (never a check)."""
+    agrees = (
+        "consistent with all examples"
+        if fit.reproduced == fit.demonstrations
+        else "NOT consistent with all examples: treat the answer as a guess"
+    )
+    return (
+        f"fitted to the task in {fit.seconds:.0f} s ({fit.steps} steps): reproduces "
+        f"{fit.reproduced} of {fit.demonstrations} demonstrations, {agrees}"
+    )
+
+
 def _make_tool(
     pool: SolverPool, name: str, description: str, kind: str | None, schema: type[BaseModel]
 ) -> BaseTool:
     def run(puzzle: str, kind_arg: str) -> tuple[str, SolveResult]:
         try:
-            result = pool.solve(kind_arg, puzzle)
+            result = pool.solve(kind_arg, puzzle, report_progress)
         except PuzzleError as err:
             raise ToolException(f"Could not solve the puzzle: {err}") from err
         return describe(result), result
