@@ -248,6 +248,8 @@ def fit_task(
     start = time.perf_counter()
     pairs = list(puzzle.examples)
     side = task_side(kind, [puzzle.grid, *(g for pair in pairs for g in pair)])
+    if model.config.grid_shape is not None:  # a fixed-canvas model reads its full canvas only
+        side = max(kind.encode(puzzle.grid).shape)
     views = task_views(kind, pairs, config.views, config.seed)
     fitted = task_copy(model, row, len(views), config)
     steps = config.supervision_steps

@@ -265,10 +265,15 @@ class Solver:
         """Solve parsed puzzles; past `deadline` (a `time.perf_counter()` value) each one gets
         the best answer of the views that ran, and says so in `cut_short`."""
         start = start or time.perf_counter()
-        self.prepare(puzzles, deadline)
+        tasks = self.prepare(puzzles, deadline)
         max_steps = max_steps or self.max_steps
-        views = [self.first_views(puzzle) for puzzle in puzzles]
-        candidates, skipped = self.candidates(puzzles, views, max_steps, deadline, len(puzzles))
+        views = [
+            self.views_of(puzzle) if task is None else list(task.views)
+            for puzzle, task in zip(puzzles, tasks)
+        ]
+        candidates, skipped = self.candidates(
+            puzzles, views, max_steps, deadline, len(puzzles), tasks
+        )
         missed = [i for i, (p, c) in enumerate(zip(puzzles, candidates)) if self._all_fail(p, c)]
         seen = [set(puzzle_views) for puzzle_views in views]
         rounds = 0
@@ -280,7 +285,12 @@ class Solver:
                 break
             again = [puzzles[i] for i in missed]
             more, more_skipped = self.candidates(
-                again, [fresh[i] for i in missed], max_steps, deadline, 0
+                again,
+                [fresh[i] for i in missed],
+                max_steps,
+                deadline,
+                0,
+                [tasks[i] for i in missed],
             )
             for i, extra, extra_skipped in zip(missed, more, more_skipped):
                 candidates[i] += extra
@@ -294,8 +304,8 @@ class Solver:
             for i, (cands, skip) in enumerate(zip(candidates, skipped))
         ]
         return [
-            self.result(puzzle, cands, latency, note)
-            for puzzle, cands, note in zip(puzzles, candidates, notes)
+            self.result(puzzle, cands, latency, note, task)
+            for puzzle, cands, note, task in zip(puzzles, candidates, notes, tasks)
         ]
 
     @staticmethod
@@ -336,12 +346,13 @@ class Solver:
         max_steps: int | None,
         deadline: float | None = None,
         needed: int | None = None,
+        tasks: list[FittedTask | None] | None = None,
     ) -> tuple[list[list[Candidate]], list[int]]:
         """Every view of every puzzle in one batched recursion, mapped back to the puzzle's
         own frame, and per puzzle the number of views the deadline skipped. Views run
         view-major, so every puzzle's first view runs before any puzzle's second; past the
-        deadline only the first `needed` views (default: all) still run. A puzzle whose task
-        has a fitted network runs on that network, apart from the others."""
+        deadline only the first `needed` views (default: all) still run. A puzzle with a
+        fitted network (`tasks`) runs on that network, apart from the others."""
         depth = max(len(puzzle_views) for puzzle_views in views)
         flat = [
             (p, puzzle_views[k])
@@ -352,8 +363,8 @@ class Solver:
         needed = len(flat) if needed is None else needed
         out: list[list[Candidate]] = [[] for _ in puzzles]
         skipped = [0] * len(puzzles)
+        fitted = tasks or [None] * len(puzzles)
         with self._lock:
-            fitted = [self.fitted.get(self.fit_key(puzzle)) for puzzle in puzzles]
             networks: dict[int, list[int]] = {}
             for i, (p, _) in enumerate(flat):
                 networks.setdefault(id(fitted[p]), []).append(i)
@@ -396,11 +407,6 @@ class Solver:
         steps, row = self.fit.supervision_steps, task.views.index(view)
         pairs = puzzle.examples
         return all(reproduced(task.model, self.kind, pairs, task.side, steps, view, row))
-
-    def first_views(self, puzzle: Puzzle) -> list:
-        """The views of a puzzle's first round: a fitted task's own, else `views_of`."""
-        task = self.fitted.get(self.fit_key(puzzle))
-        return self.views_of(puzzle) if task is None else list(task.views)
 
     def _all_fail(self, puzzle: Puzzle, candidates: list[Candidate]) -> bool:
         """Every distinct answer fails the exact check (False, not None: some kinds cannot
@@ -459,11 +465,13 @@ class Solver:
         puzzles: list[Puzzle],
         deadline: float | None,
         progress: ProgressCallback | None = None,
-    ) -> None:
+    ) -> list[FittedTask | None]:
         """Fit a network to each puzzle's task from its demonstrations (models with task
-        embeddings only; cached), each within FIT_SHARE of its share of the time left."""
+        embeddings only, else None; cached), each within FIT_SHARE of its share of the time
+        left."""
         if not self.fits_tasks:
-            return
+            return [None] * len(puzzles)
+        tasks = []
         for index, puzzle in enumerate(puzzles):
             if not puzzle.examples:
                 raise PuzzleError(
@@ -472,7 +480,8 @@ class Solver:
                 )
             now, left = time.perf_counter(), len(puzzles) - index
             fit_by = None if deadline is None else now + FIT_SHARE * (deadline - now) / left
-            self.fitted_task(puzzle, fit_by, progress)
+            tasks.append(self.fitted_task(puzzle, fit_by, progress))
+        return tasks
 
     def fitted_task(
         self, puzzle: Puzzle, deadline: float | None, progress: ProgressCallback | None = None
@@ -556,10 +565,10 @@ class Solver:
         candidates: list[Candidate],
         latency: float,
         cut_short: str | None = None,
+        task: FittedTask | None = None,
     ) -> SolveResult:
         ranked, share = vote(self.kind, puzzle, candidates)
         best = ranked[0]
-        task = self.fitted.get(self.fit_key(puzzle))
         return SolveResult(
             kind=self.kind.name,
             grid=best.grid,
