@@ -175,8 +175,11 @@ class Solvers:
     A Solver's view counts are fixed, so a request asking for others gets a sibling Solver
     on the same model; requests with equal options still batch together."""
 
-    def __init__(self, pool: SolverPool):
+    def __init__(self, pool: SolverPool, timeout_s: float | None = None):
         self.pool = pool
+        self.max_budget = None if timeout_s is None else 0.9 * timeout_s
+        """The longest search a request may ask for: within the server's per-solve limit, so a
+        long budget (ARC's 120 s) ends with the best answer so far instead of a 504."""
         self._solvers: dict[tuple[str, int, int], Solver] = {}
         self._lock = threading.Lock()
 
@@ -211,7 +214,10 @@ class Solvers:
         kind = parse("auto", request.puzzle).kind if request.kind == "auto" else request.kind
         solver = self.get(kind, request.options.views, request.options.retry_views)
         options = request.options
-        return solver.solve(request.puzzle, options.max_steps, options.max_seconds)
+        budget = solver.max_seconds if options.max_seconds is None else options.max_seconds
+        if self.max_budget is not None:
+            budget = min(budget or self.max_budget, self.max_budget)
+        return solver.solve(request.puzzle, options.max_steps, budget)
 
     def load_all(self) -> list[str]:
         """Load every kind that has a checkpoint, so the first requests do not wait for it."""
@@ -478,7 +484,11 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 def create_app(pool: SolverPool, settings: ServerSettings | None = None) -> FastAPI:
     """The HTTP API over `pool`; models load at startup so /healthz can say which exist."""
     settings = settings or ServerSettings()
-    solvers, metrics, slots = Solvers(pool), Metrics(), SolveSlots(settings.max_in_flight)
+    solvers, metrics, slots = (
+        Solvers(pool, settings.timeout_s),
+        Metrics(),
+        SolveSlots(settings.max_in_flight),
+    )
     executor = ThreadPoolExecutor(settings.max_in_flight, thread_name_prefix="trm-solve")
     tool_schemas = openai_tool_schemas(trm_tools(pool))
 

@@ -216,7 +216,8 @@ class Solver:
                 deadline = min(deadlines) if deadlines else None
                 try:
                     puzzles = [r.puzzle for r in group]
-                    results = self.solve_puzzles(puzzles, max_steps, deadline=deadline)
+                    start = min(r.start for r in group)
+                    results = self.solve_puzzles(puzzles, max_steps, start, deadline)
                 except Exception as err:  # reported to every waiting caller, worker lives on
                     for r in group:
                         r.error = err
