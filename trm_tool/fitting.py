@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel
 
 from .data import IGNORE, collate, to_example
-from .model import TRM, answer_loss
+from .model import TRM, answer_loss, make_optimizer
 from .puzzles import Grid, Puzzle, PuzzleKind
 from .puzzles.base import Identity
 
@@ -191,17 +191,6 @@ def task_copy(model: TRM, row: int | None, n_views: int, config: FitConfig) -> T
     return fitted
 
 
-def make_optimizer(model: TRM, config: FitConfig) -> torch.optim.Optimizer:
-    embedding = [p for n, p in model.named_parameters() if n.startswith("puzzle_embed")]
-    rest = [p for n, p in model.named_parameters() if not n.startswith("puzzle_embed")]
-    groups = [{"params": rest, "lr": config.lr, "weight_decay": config.weight_decay}]
-    if embedding:
-        groups.append({"params": embedding, "lr": config.embedding_lr, "weight_decay": 0.0})
-    for group in groups:
-        group["base_lr"] = group["lr"]
-    return torch.optim.AdamW(groups, betas=(0.9, 0.95))
-
-
 def train_step(
     model: TRM,
     optimizer: torch.optim.Optimizer,
@@ -257,7 +246,7 @@ def fit_task(
     held_out_reproduced: bool | None = False if held_out else None
     switch_at = None if deadline is None else start + config.held_out_share * (deadline - start)
     switch_step = int(config.held_out_share * config.max_steps)
-    optimizer = make_optimizer(fitted, config)
+    optimizer = make_optimizer(fitted, config.lr, config.embedding_lr, config.weight_decay)
     rng = random.Random(f"{config.seed}/{pairs!r}")
     log: list[FitProgress] = []
     step, loss, stopped = 0, float("nan"), "step budget"

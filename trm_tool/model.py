@@ -533,5 +533,18 @@ class EMA:
         self.shadow = {k: v.clone().float() for k, v in state.items()}
 
 
+def make_optimizer(
+    model: nn.Module, lr: float, puzzle_lr: float, weight_decay: float
+) -> torch.optim.Optimizer:
+    """AdamW with the task embeddings (if any) in their own group at `puzzle_lr`; each group
+    keeps its `base_lr` for schedules to scale."""
+    puzzle = [p for n, p in model.named_parameters() if n.startswith("puzzle_embed")]
+    rest = [p for n, p in model.named_parameters() if not n.startswith("puzzle_embed")]
+    groups = [{"params": rest, "lr": lr, "base_lr": lr}]
+    if puzzle:
+        groups.append({"params": puzzle, "lr": puzzle_lr, "base_lr": puzzle_lr})
+    return torch.optim.AdamW(groups, betas=(0.9, 0.95), weight_decay=weight_decay)
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())

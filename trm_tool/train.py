@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from . import checkpoint
 from .data import IGNORE, PuzzleStream, collate, held_out, task_rows, training_task_ids
-from .model import EMA, TRM, TRMConfig, answer_loss
+from .model import EMA, TRM, TRMConfig, answer_loss, make_optimizer
 from .puzzles import PuzzleKind, get_kind
 
 
@@ -87,15 +87,6 @@ def learning_rate_scale(step: int, progress: float, config: TrainConfig) -> floa
     warm = min(1.0, (step + 1) / max(1, config.warmup_steps))
     cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
     return warm * (config.min_lr_ratio + (1 - config.min_lr_ratio) * cosine)
-
-
-def make_optimizer(model: TRM, config: TrainConfig) -> torch.optim.Optimizer:
-    puzzle = [p for n, p in model.named_parameters() if n.startswith("puzzle_embed")]
-    rest = [p for n, p in model.named_parameters() if not n.startswith("puzzle_embed")]
-    groups = [{"params": rest, "lr": config.lr, "base_lr": config.lr}]
-    if puzzle:
-        groups.append({"params": puzzle, "lr": config.puzzle_lr, "base_lr": config.puzzle_lr})
-    return torch.optim.AdamW(groups, betas=(0.9, 0.95), weight_decay=config.weight_decay)
 
 
 def sequence_metrics(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -234,7 +225,7 @@ def train(config: TrainConfig, kind: PuzzleKind | None = None) -> Path:
         model.load_state_dict(start_model.state_dict())
     torch.manual_seed(config.seed)
     ema = EMA(model, config.ema_decay)
-    optimizer = make_optimizer(model, config)
+    optimizer = make_optimizer(model, config.lr, config.puzzle_lr, config.weight_decay)
     counters = {"step": 0, "examples": 0, "elapsed_s": 0.0}
     if config.resume:
         counters = load_resume_state(Path(config.resume), model, ema, optimizer)
