@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     for style in (*styles, "all"):
         right = [bool(r.verified) for (st, _, _), r in zip(mazes, results) if style in (st, "all")]
+        if not right:
+            continue
         low_ci, high_ci = wilson_interval(sum(right), len(right))
         print(
             f"{style:>13}: {sum(right)}/{len(right)} = {sum(right) / len(right):.0%}"

@@ -52,8 +52,8 @@ DEFAULT_PATH_MARK = "o"
 
 _MOVE_LETTERS = {(-1, 0): "U", (1, 0): "D", (0, -1): "L", (0, 1): "R"}
 
-STYLES = ("perfect", "branching", "braided", "rooms", "random_walls", "open_field")
-HARD_STYLES = ("perfect", "braided", "rooms", "random_walls", "open_field")
+STYLES = ("perfect", "branching", "braided", "percolated", "rooms", "random_walls", "open_field")
+HARD_STYLES = ("perfect", "braided", "percolated", "rooms", "random_walls", "open_field")
 """Styles whose 30x30 mazes reach Maze-Hard route lengths (see `generate`)."""
 _OPEN_STYLES = ("random_walls", "open_field")
 TIERS = ("small", "medium", "large", "hard")
@@ -664,7 +664,9 @@ def generate_maze(
 
     Styles: perfect (recursive backtracker: long 1-cell corridors, one route between any two
     cells), branching (the same grown from random points: many short dead ends), braided
-    (perfect with about half its dead ends opened into loops), rooms (recursive division into
+    (perfect with about half its dead ends opened into loops), percolated (rooms on a lattice,
+    each wall between two rooms opened at random, over a perfect maze or over nothing: pillar
+    grids with many loops and many shortest routes), rooms (recursive division into
     rooms joined by doors), random_walls (each cell a wall with probability `wall_fraction`,
     default 0.2..0.5) and open_field (open ground with a few wall bars).
 
@@ -736,6 +738,8 @@ def _layout(
     grid, rooms = _carve_tree(rng, height, width, newest_first=style != "branching")
     if style == "braided":
         _braid(rng, grid, rooms)
+    if style == "percolated":
+        _percolate(rng, grid, rooms)
     return grid
 
 
@@ -797,6 +801,22 @@ def _braid(rng: random.Random, grid: Grid, rooms: list[Cell]) -> None:
         if closed:
             y, x = rng.choice(closed)
             grid[(r + y) // 2][(c + x) // 2] = OPEN
+
+
+def _percolate(rng: random.Random, grid: Grid, rooms: list[Cell]) -> None:
+    """Open each wall between two adjacent rooms with one chance drawn per maze; half the time
+    the perfect maze underneath is first walled up again, leaving bare rooms (percolation: some
+    rooms are cut off, and S and G are placed within one region)."""
+    share = rng.uniform(0.1, 0.6)
+    if rng.random() < 0.5:
+        share = rng.uniform(0.45, 0.75)
+        for r, c in rooms:
+            for y, x in _adjacent_rooms(grid, r, c):
+                grid[(r + y) // 2][(c + x) // 2] = WALL
+    for r, c in rooms:
+        for y, x in _adjacent_rooms(grid, r, c):
+            if (y, x) > (r, c) and rng.random() < share:
+                grid[(r + y) // 2][(c + x) // 2] = OPEN
 
 
 def _divide(rng: random.Random, grid: Grid, box: tuple[int, int, int, int], room: int) -> None:
