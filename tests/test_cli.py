@@ -58,7 +58,7 @@ def test_bench_records_its_numbers_and_command_in_the_model_card(tmp_path):
     _, card = checkpoint.load(weights)  # the weights still match the card
     row, retried = card.held_out
     assert row.n == 4 and row.split == "sudoku/singles held-out, views=1"
-    assert retried.split == "sudoku/singles held-out, views=1 + 32 retry views"
+    assert retried.split == "sudoku/singles held-out, views=1 + 8 retry views"
     assert retried.exact >= row.exact
     assert row.command == "trm-tool " + " ".join(args)
     assert f"{row.exact:.3f}" in run.stdout and card.training["speed"][0]["batch"] == 1

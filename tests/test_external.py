@@ -30,7 +30,8 @@ def test_a_file_with_one_puzzle_per_line(tmp_path):
 
 def test_a_file_of_grids_separated_by_blank_lines(tmp_path):
     rng = random.Random(1)
-    mazes = [M.generate(rng, "small")[0] for _ in range(2)]
+    # with a wall ring, so no row is all spaces (that would read as a blank line)
+    mazes = [M.generate_maze(rng, 9, 11, style, ring=True)[0] for style in M.STYLES]
     path = tmp_path / "mazes.txt"
     path.write_text("\n\n".join(M.render(m, m.grid) for m in mazes) + "\n")
     assert [p.grid for p in read_puzzle_file(MAZE, path).puzzles] == [m.grid for m in mazes]
@@ -103,6 +104,6 @@ def test_bench_on_a_file_reports_the_solved_share_and_records_it(tmp_path, capsy
     args = ["bench", "--kind", "sudoku", "--file", str(path), "--n", "0", "--json", str(report)]
     assert cli.main(args) == 0
     out = capsys.readouterr().out
-    assert "easy.txt" in out and "views + 32 retry views" in out
+    assert "easy.txt" in out and "views + 8 retry views" in out
     (row,) = json.loads(report.read_text())
     assert row["n"] == 2 and row["solved"] == 1.0 and row["p50_ms"] > 0

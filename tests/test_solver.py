@@ -54,6 +54,37 @@ def test_vote_prefers_a_verified_candidate_over_a_majority(solver):
     assert ranked[0].grid == solution and share == 0.25
 
 
+def test_a_view_whose_answer_passes_the_check_stops_its_puzzle(solver):
+    """The toy network with its halting head silenced would run every view for all 12 steps;
+    it stops at the step its answers first pass the exact check, and those views vote."""
+    never_halts = TRM(solver.model.config)
+    never_halts.load_state_dict(solver.model.state_dict())
+    torch.nn.init.constant_(never_halts.halt_head.bias, -100.0)
+    cpu = torch.device("cpu")
+    patient = Solver(solver.kind, never_halts, solver.card, cpu, 4, max_steps=12, max_seconds=0)
+    texts, solutions = random_texts(solver.kind, 4, seed=9)
+    for result, solution in zip(patient.solve_many(texts), solutions):
+        assert result.verified and result.grid == solution
+        assert result.steps < 12 and result.cut_short is None
+        assert 1 <= result.views <= 4
+
+
+def test_the_hook_stops_the_examples_it_names_and_no_others(solver):
+    texts, _ = random_texts(solver.kind, 3, seed=10)
+    tokens = torch.stack([solver.kind.encode(solver.kind.parse(t).grid) for t in texts])
+    model = TRM(solver.model.config).eval()  # untrained: never halts within 6 steps
+    asked = []
+
+    def second_after_two_steps(active, answers):
+        asked.append(active.tolist())
+        return (active == 1) & (len(asked) == 2)
+
+    with torch.no_grad():
+        prediction = model.predict(tokens, max_steps=6, settled=second_after_two_steps)
+    assert prediction.steps.tolist() == [6, 2, 6]
+    assert asked[:3] == [[0, 1, 2], [0, 1, 2], [0, 2]]
+
+
 def test_a_puzzle_no_view_verifies_gets_a_second_round_of_fresh_views(solver):
     (text,), _ = random_texts(solver.kind, 1, seed=4)
     assert solver.solve(text).views == 4  # right in the first round: no second one

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -426,12 +427,16 @@ class TRM(nn.Module):
         max_steps: int | None = None,
         early_halting: bool = True,
         deadline: float | None = None,
+        settled: Callable[[Tensor, Tensor], Tensor] | None = None,
     ) -> Prediction:
         """Inference with per-example early halting: an example leaves the batch once its halt
         logit turns positive or `max_steps` (default N_sup; may be larger) is spent. Without
         early halting every example runs all `max_steps` (the reference way, for benchmarks,
         and the official TRM's evaluation). Past `deadline` (a `time.perf_counter()` value)
-        every example still running stops with the answer of the step just run."""
+        every example still running stops with the answer of the step just run. `settled`
+        (batch indices still running, their answers [n, H, W]) -> bool [n] stops examples
+        whose answer needs no more steps: one that passes an exact check, and the other views
+        of its puzzle."""
         max_steps = max_steps or self.config.max_supervision_steps
         shape = tokens.shape
         tokens = self.to_canvas(tokens)
@@ -447,8 +452,11 @@ class TRM(nn.Module):
             answer, latent, logits, halt_logit = self.supervision_step(x, answer, latent, layout)
             out_of_time = deadline is not None and time.perf_counter() > deadline
             done = ((halt_logit > 0) & early_halting) | (step == max_steps) | out_of_time
+            answers = logits.argmax(-1).view(-1, height, width)
+            if settled is not None and not bool(done.all()):
+                done = done | settled(active, answers[:, : shape[1], : shape[2]])
             finished = active[done]
-            out_tokens[finished] = logits[done].argmax(-1).view(-1, height, width)
+            out_tokens[finished] = answers[done]
             out_steps[finished] = step
             out_halt[finished] = halt_logit[done].float()
             keep = ~done

@@ -19,11 +19,13 @@ Every puzzle kind goes through the same path; all kind-specific work happens in 
 
 from __future__ import annotations
 
+import functools
 import queue
 import random
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +40,7 @@ from .official import official_kind
 from .puzzles import Grid, Puzzle, PuzzleError, PuzzleKind, get_kind
 from .puzzles.base import Identity
 
-RETRY_VIEWS = 32
+RETRY_VIEWS = 8
 """Default fresh views of the second round for puzzles none of whose views verify."""
 CPU_MAX_ROWS, GPU_MAX_ROWS = 16, 8192
 """Views per forward pass by device (see `Solver`)."""
@@ -353,7 +355,9 @@ class Solver:
         own frame, and per puzzle the number of views the deadline skipped. Views run
         view-major, so every puzzle's first view runs before any puzzle's second; past the
         deadline only the first `needed` views (default: all) still run. A puzzle with a
-        fitted network (`tasks`) runs on that network, apart from the others."""
+        fitted network (`tasks`) runs on that network, apart from the others. Once a view's
+        answer passes the exact check, the puzzle's views still running stop; those whose
+        answer at that step passes too vote, the others do not."""
         depth = max(len(puzzle_views) for puzzle_views in views)
         flat = [
             (p, puzzle_views[k])
@@ -365,6 +369,27 @@ class Solver:
         out: list[list[Candidate]] = [[] for _ in puzzles]
         skipped = [0] * len(puzzles)
         fitted = tasks or [None] * len(puzzles)
+        solved: set[int] = set()
+        verifying: set[int] = set()
+        dropped: set[int] = set()
+
+        def settled(members: list[int], indices: list[int], answers: torch.Tensor) -> list[bool]:
+            """Which of these views need no more steps: their puzzle is solved, by one of them
+            now (every view whose answer passes the check keeps its vote) or earlier (the rest
+            stop and do not vote)."""
+            now = set()
+            for j, tokens in zip(indices, answers):
+                p, view = flat[members[j]]
+                if p not in solved and self.kind.verify(
+                    puzzles[p], view.invert(self.kind.decode(tokens))
+                ):
+                    now.add(p)
+                    verifying.add(members[j])
+            solved.update(now)
+            flags = [flat[members[j]][0] in solved for j in indices]
+            dropped.update(members[j] for j, flag in zip(indices, flags) if flag)
+            return flags
+
         with self._lock:
             networks: dict[int, list[int]] = {}
             for i, (p, _) in enumerate(flat):
@@ -383,9 +408,12 @@ class Solver:
                     deadline=deadline,
                     needed=sum(i < needed for i in members),
                     task=task,
+                    settled=functools.partial(settled, members),
                 )
                 for i, prediction in zip(members, predictions):
                     p, view = flat[i]
+                    if i in dropped and i not in verifying:
+                        continue
                     if prediction is None:
                         skipped[p] += 1
                         continue
@@ -511,13 +539,16 @@ class Solver:
         deadline: float | None = None,
         needed: int | None = None,
         task: FittedTask | None = None,
+        settled: Callable[[list[int], torch.Tensor], list[bool]] | None = None,
     ) -> list[tuple | None]:
         """Batched recursion over grids (with their task embedding rows), grouped by encoded
         shape and sliced to `max_rows`, in order -> (tokens, conf, steps, cut by deadline).
         With a fitted `task`, on its network and canvas.
 
         Past `deadline`, slices that hold none of the first `needed` grids (default: all of
-        them) are skipped (None), and running ones stop after their current step."""
+        them) are skipped (None), and running ones stop after their current step. `settled`
+        ((grid indices, their answers after a step) -> which need no more steps) stops grids
+        early without counting them as cut."""
         ids = ids or [0] * len(grids)
         needed = len(grids) if needed is None else needed
         model = self.model if task is None else task.model
@@ -544,8 +575,12 @@ class Solver:
                 continue
             batch = torch.stack([encoded[i] for i in index]).to(self.device)
             batch_ids = torch.tensor([ids[i] for i in index], device=self.device)
+            stopped: set[int] = set()
+            hook = None if settled is None else _slice_hook(index, settled, stopped)
             with autocast:
-                prediction = model.predict(batch, batch_ids, max_steps, early_halting, deadline)
+                prediction = model.predict(
+                    batch, batch_ids, max_steps, early_halting, deadline, hook
+                )
             tokens, conf, steps, halt = (
                 t.cpu()
                 for t in (
@@ -556,7 +591,8 @@ class Solver:
                 )
             )
             for row, i in enumerate(index):
-                cut = int(steps[row]) < max_steps and not (early_halting and halt[row] > 0)
+                halted = early_halting and halt[row] > 0
+                cut = int(steps[row]) < max_steps and not halted and i not in stopped
                 out[i] = (tokens[row], float(conf[row]), int(steps[row]), cut)
         return out
 
@@ -584,6 +620,23 @@ class Solver:
             cut_short=cut_short,
             fit=None if task is None else task.report,
         )
+
+
+def _slice_hook(
+    index: list[int],
+    settled: Callable[[list[int], torch.Tensor], list[bool]],
+    stopped: set[int],
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """`settled` for one slice's batch rows (`TRM.predict`'s hook): maps rows to grid indices
+    and records in `stopped` the grids it stops."""
+
+    def hook(active: torch.Tensor, answers: torch.Tensor) -> torch.Tensor:
+        grids = [index[row] for row in active.tolist()]
+        flags = settled(grids, answers.cpu())
+        stopped.update(grid for grid, flag in zip(grids, flags) if flag)
+        return torch.tensor(flags, dtype=torch.bool, device=answers.device)
+
+    return hook
 
 
 def load_solver(
