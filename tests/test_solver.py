@@ -120,7 +120,7 @@ def test_a_miss_keeps_drawing_fresh_views_until_its_time_budget_is_spent(solver)
     anytime = Solver(solver.kind, untrained, solver.card, torch.device("cpu"), 4, retry_views=3)
     result = anytime.solve(text, max_seconds=3)
     assert result.verified is False and result.views > 4 + 3 and result.cut_short
-    assert result.latency_ms >= 3000
+    assert 2900 <= result.latency_ms  # it ends when another step would not fit
 
 
 def test_views_are_distinct_and_later_rounds_end_when_a_kind_runs_out_of_symmetries():

@@ -274,13 +274,16 @@ class Solver:
             self.views_of(puzzle) if task is None else list(task.views)
             for puzzle, task in zip(puzzles, tasks)
         ]
+        first_round = time.perf_counter()
         candidates, skipped = self.candidates(
             puzzles, views, max_steps, deadline, len(puzzles), tasks
         )
+        most_steps = max((c.steps for cands in candidates for c in cands), default=1)
+        step_seconds = (time.perf_counter() - first_round) / most_steps
         missed = [i for i, (p, c) in enumerate(zip(puzzles, candidates)) if self._all_fail(p, c)]
         seen = [set(puzzle_views) for puzzle_views in views]
         rounds = 0
-        while missed and self.retry_views and self._another_round(rounds, deadline):
+        while missed and self.retry_views and self._another_round(rounds, deadline, step_seconds):
             rounds += 1
             fresh = {i: self.unseen_views(puzzles[i], seen[i], rounds) for i in missed}
             missed = [i for i in missed if fresh[i]]  # a kind's symmetries can run out
@@ -312,13 +315,13 @@ class Solver:
         ]
 
     @staticmethod
-    def _another_round(rounds: int, deadline: float | None) -> bool:
+    def _another_round(rounds: int, deadline: float | None, step_seconds: float) -> bool:
         """Whether misses get another round of fresh views: one round without a time budget;
-        with one, rounds until it is spent (an anytime search, since any view that verifies is
-        right)."""
+        with one, rounds while a step (as long as the first round's) still fits in it (an
+        anytime search, since any view that verifies is right)."""
         if deadline is None:
             return rounds == 0
-        return rounds == 0 or time.perf_counter() < deadline
+        return rounds == 0 or time.perf_counter() + step_seconds < deadline
 
     def _cut_note(
         self,
