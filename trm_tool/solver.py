@@ -138,7 +138,8 @@ class Solver:
     after at most `batch_wait_ms`, so N concurrent tool calls cost about one batched forward.
     That batch runs in slices of at most `max_rows` views: a GPU wants them all at once, while
     a CPU is compute-bound and slower per row in big batches (measured with the earlier
-    attention Sudoku model on one busy thread, all steps: 10.1 rows/s at 8 rows, 6.6 at 512).
+    attention Sudoku model on one busy thread, all steps: 10.1 rows/s at 8 rows, 6.6 at 512),
+    so there a slice also holds at most `CPU_SLICE_CELLS` grid cells.
     """
 
     def __init__(
@@ -549,10 +550,10 @@ class Solver:
         deadline: float | None = None,
         needed: int | None = None,
         task: FittedTask | None = None,
-        settled: Callable[[list[int], torch.Tensor], list[bool]] | None = None,
+        settled: Callable[[list[int], torch.Tensor | None], list[bool]] | None = None,
     ) -> list[tuple | None]:
         """Batched recursion over grids (with their task embedding rows), grouped by encoded
-        shape and sliced to `max_rows`, in order -> (tokens, conf, steps, cut by deadline).
+        shape and sliced (`slice_rows`), in order -> (tokens, conf, steps, cut by deadline).
         With a fitted `task`, on its network and canvas.
 
         Past `deadline`, slices that hold none of the first `needed` grids (default: all of
@@ -640,7 +641,7 @@ class Solver:
 
 def _slice_hook(
     index: list[int],
-    settled: Callable[[list[int], torch.Tensor], list[bool]],
+    settled: Callable[[list[int], torch.Tensor | None], list[bool]],
     stopped: set[int],
 ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """`settled` for one slice's batch rows (`TRM.predict`'s hook): maps rows to grid indices
