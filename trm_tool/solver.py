@@ -310,7 +310,7 @@ class Solver:
             missed = [i for i in missed if self._all_fail(puzzles[i], candidates[i])]
         latency = (time.perf_counter() - start) * 1000
         budget = None if deadline is None else (deadline - start) / max(1, len(puzzles))
-        out_of_time = deadline is not None and time.perf_counter() >= deadline
+        out_of_time = deadline is not None and time.perf_counter() + step_seconds >= deadline
         notes = [
             self._cut_note(cands, skip, max_steps, budget, out_of_time and i in missed)
             for i, (cands, skip) in enumerate(zip(candidates, skipped))
