@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .tool import SolverPool
 
 
-RETRY_HELP = "fresh views for a second round when no view verifies (0: none)"
+RETRY_HELP = "fresh views per retry round while no view verifies (0: no retries)"
 BUDGET_HELP = (
     "time budget per puzzle in seconds (default: the kind's, 2 s for Sudoku and mazes; 0: none)"
 )

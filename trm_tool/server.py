@@ -97,7 +97,7 @@ class SolveOptions(BaseModel):
         default=None,
         ge=0,
         le=64,
-        description="fresh views of a second round when no view verifies (0: no second round)",
+        description="fresh views per retry round while no view verifies (0: no retries)",
     )
     max_seconds: float | None = Field(
         default=None,

@@ -42,7 +42,7 @@ from .puzzles import Grid, Puzzle, PuzzleError, PuzzleKind, get_kind
 from .puzzles.base import Identity
 
 RETRY_VIEWS = 8
-"""Default fresh views of the second round for puzzles none of whose views verify."""
+"""Default fresh views per retry round for puzzles none of whose views verify."""
 CPU_MAX_ROWS, GPU_MAX_ROWS = 16, 8192
 """Views per forward pass by device (see `Solver`)."""
 CPU_SLICE_CELLS = 2048
@@ -161,8 +161,8 @@ class Solver:
         self.kind, self.model, self.card, self.device = kind, model.to(device).eval(), card, device
         self.views, self.max_steps, self.seed = max(1, views), max_steps, seed
         self.retry_views = max(0, retry_views)
-        """Fresh views for a second round on puzzles whose views all fail the check (0: no
-        second round)."""
+        """Fresh views per retry round on puzzles whose views all fail the check (0: no
+        retries)."""
         self.max_batch, self.batch_wait_s = max_batch, batch_wait_ms / 1000
         self.max_rows = max_rows or (CPU_MAX_ROWS if device.type == "cpu" else GPU_MAX_ROWS)
         default_budget = getattr(kind, "default_max_seconds", MAX_SECONDS)
