@@ -198,9 +198,10 @@ def train_step(
     labels: torch.Tensor,
     ids: torch.Tensor,
     steps: int,
-) -> float:
+) -> tuple[float, int]:
     """Deep supervision on one batch (task rows `ids`): `steps` supervision steps carrying
-    (answer, latent), one optimizer step after each; returns the last answer loss."""
+    (answer, latent), one optimizer step after each; returns the last step's answer loss and
+    how many answers it got exactly right."""
     device = model.answer_init.device
     tokens, labels = tokens.to(device), labels.flatten(1).to(device)
     ids = ids.to(device)
@@ -218,7 +219,7 @@ def train_step(
         (loss_on_answers + 0.5 * halt_loss).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-    return loss_on_answers.item()
+    return loss_on_answers.item(), int(exact.sum())
 
 
 @torch.enable_grad()
@@ -281,7 +282,7 @@ def fit_task(
         scale = min(1.0, (step + 1) / config.warmup_steps)
         for group in optimizer.param_groups:
             group["lr"] = group["base_lr"] * scale
-        loss = train_step(fitted, optimizer, tokens, labels, torch.tensor(rows), steps)
+        loss, _ = train_step(fitted, optimizer, tokens, labels, torch.tensor(rows), steps)
         step += steps
         if step % config.check_every < steps:
             ok = check()

@@ -76,6 +76,10 @@ class TRMConfig(BaseModel):
     halt_outputs: Literal[1, 2] = 1
     """Halting head outputs: the halt logit, or (halt, continue) as the official q_head;
     only the halt logit decides."""
+    edge_positions: bool = False
+    """Also add learned embeddings of each cell's distance to the four edges of its grid (the
+    bounding box of the non-padding tokens, anchored top-left): rotary positions are relative
+    only, so without them attention cannot find a cell's mirror image (ARC flips, rotations)."""
     canvas_fill: int | None = None
     """Inference pads grids smaller than grid_shape with this token and crops the answer back
     (official maze models saw only 30x30 mazes: pad with walls); None: grids run as given."""
@@ -127,6 +131,9 @@ def arc_paper_config(n_tasks: int) -> TRMConfig:
         puzzle_prefix_len=16,
     )
 
+
+EDGE_SLOTS = 32
+"""Distances 0..30 to an edge, and one slot for cells outside the grid (padding)."""
 
 LEARNED_POSITION_SCALE = 0.707106781
 """Learned positions are added to the input and the sum scaled by ~1/sqrt(2) (official TRM)."""
@@ -293,6 +300,28 @@ class TinyNet(nn.Module):
         return hidden
 
 
+def edge_distances(tokens: Tensor) -> Tensor:
+    """[B, H, W] tokens -> [B, H, W, 4] indices into the edge table: each cell's distance to
+    the top, left, bottom and right edge of the grid (non-padding tokens, token 0 is padding),
+    offset by edge; cells outside the grid take each edge's last slot."""
+    _, height, width = tokens.shape
+    filled = tokens != 0
+    rows = torch.arange(height, device=tokens.device)
+    cols = torch.arange(width, device=tokens.device)
+    bottom = torch.where(filled.any(2), rows, -1).amax(1)  # [B] last filled row
+    right = torch.where(filled.any(1), cols, -1).amax(1)
+    row, col = rows[None, :, None], cols[None, None, :]
+    distances = torch.stack(
+        torch.broadcast_tensors(
+            row, col, bottom[:, None, None] - row, right[:, None, None] - col
+        ),
+        dim=-1,
+    )
+    inside = (row <= bottom[:, None, None]) & (col <= right[:, None, None])
+    distances = torch.where(inside[..., None], distances.clamp(max=EDGE_SLOTS - 2), EDGE_SLOTS - 1)
+    return distances + EDGE_SLOTS * torch.arange(4, device=tokens.device)
+
+
 # ---------------------------------------------------------------- the recursive model
 
 
@@ -323,6 +352,9 @@ class TRM(nn.Module):
         if config.positions == "learned":
             self.position_embed = nn.Parameter(torch.empty(length, dim))
             nn.init.trunc_normal_(self.position_embed, std=1.0 / math.sqrt(dim))
+        if config.edge_positions:
+            self.edge_embed = nn.Embedding(4 * EDGE_SLOTS, dim)
+            nn.init.trunc_normal_(self.edge_embed.weight, std=1.0 / math.sqrt(dim))
         self.net = TinyNet(config, length)
         self.lm_head = trunc_normal_linear(dim, config.vocab_size)
         self.halt_head = nn.Linear(dim, config.halt_outputs)
@@ -339,6 +371,8 @@ class TRM(nn.Module):
         """[B, H, W] token ids (+ [B] puzzle ids, or [B, puzzle_width] task vectors fitted
         outside the table) -> x: [B, prefix + H*W, D], scaled by sqrt(D)."""
         x = self.embed(tokens.flatten(1))
+        if self.config.edge_positions:
+            x = x + self.edge_embed(edge_distances(tokens).flatten(1, 2)).sum(-2)
         if self.config.n_puzzles:
             if task_vectors is None:
                 if puzzle_ids is None:

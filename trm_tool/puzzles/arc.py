@@ -19,6 +19,7 @@ import zlib
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -666,6 +667,98 @@ def _training_material(tier: str) -> tuple[list[tuple[str, list[Pair]]], list[tu
     return tasks, index
 
 
+# ---------------------------------------------------------------- grid operations
+# Tasks whose rule is one whole-grid operation (a flip, a recolouring, an upscale, ...), on
+# grids of the training material and on random grids. ARC's real tasks are few (800 with
+# material), and a network pretrained on them alone rarely meets one operation often enough
+# to learn it; these make the common building blocks of ARC rules plentiful, each under its
+# own task row, so that fitting a new task can start from a network that already has them.
+
+OPERATIONS = "operations"
+"""The tier of grid-operation tasks (pretraining material, and a validation set for fitting)."""
+
+
+def _upscale(grid: Grid, factor: int) -> Grid:
+    return [[c for c in row for _ in range(factor)] for row in grid for _ in range(factor)]
+
+
+def _crop_to_content(grid: Grid) -> Grid | None:
+    """The bounding box of the non-zero cells (None for an all-zero grid)."""
+    rows = [r for r, row in enumerate(grid) if any(row)]
+    cols = [c for c in range(len(grid[0])) if any(row[c] for row in grid)]
+    if not rows:
+        return None
+    return [row[cols[0] : cols[-1] + 1] for row in grid[rows[0] : rows[-1] + 1]]
+
+
+def _gravity(grid: Grid) -> Grid:
+    """Every non-zero cell falls to the bottom of its column, keeping their order."""
+    columns = []
+    for c in range(len(grid[0])):
+        cells = [row[c] for row in grid if row[c]]
+        columns.append([0] * (len(grid) - len(cells)) + cells)
+    return [list(row) for row in zip(*columns)]
+
+
+def _recolouring(seed: int) -> tuple[int, ...]:
+    """A fixed permutation of colours 1..9 (0 stays)."""
+    colours = list(range(1, 10))
+    random.Random(f"recolour/{seed}").shuffle(colours)
+    return (0, *colours)
+
+
+def _recolour(grid: Grid, colours: tuple[int, ...]) -> Grid:
+    return [[colours[c] for c in row] for row in grid]
+
+
+GRID_OPERATIONS: dict[str, Callable[[Grid], Grid | None]] = {
+    **{f"dihedral-{d}": functools.partial(dihedral, index=d) for d in range(1, 8)},
+    **{f"recolour-{k}": functools.partial(_recolour, colours=_recolouring(k)) for k in range(6)},
+    "upscale-2": functools.partial(_upscale, factor=2),
+    "upscale-3": functools.partial(_upscale, factor=3),
+    "tile-2x2": lambda g: [row * 2 for row in g] * 2,
+    "mirror-right": lambda g: [row + row[::-1] for row in g],
+    "mirror-down": lambda g: g + g[::-1],
+    "crop-to-content": _crop_to_content,
+    "gravity-down": _gravity,
+}
+"""Name -> grid -> grid (None where the operation does not apply)."""
+
+
+def _random_grid(rng: random.Random) -> Grid:
+    height, width = rng.randint(1, 15), rng.randint(1, 15)
+    colours = rng.sample(range(1, 10), rng.randint(1, 4))
+    density = rng.uniform(0.1, 0.9)
+    return [
+        [rng.choice(colours) if rng.random() < density else 0 for _ in range(width)]
+        for _ in range(height)
+    ]
+
+
+def _material_grid(rng: random.Random) -> Grid:
+    """A grid of the ARC-AGI-1 training material under a random augmentation, or (a third of
+    the time) a random grid."""
+    if rng.random() < 1 / 3:
+        return _random_grid(rng)
+    tasks, index = _training_material("arc1")
+    task_number, pair_number = rng.choice(index)
+    return random_augmentation(rng).apply(rng.choice(tasks[task_number][1][pair_number]))
+
+
+def _operation_pair(rng: random.Random, name: str) -> Pair:
+    while True:
+        grid = _material_grid(rng)
+        out = GRID_OPERATIONS[name](grid)
+        if out and len(out) <= SIDE and len(out[0]) <= SIDE:
+            return grid, out
+
+
+def operation_task(rng: random.Random, name: str, n_examples: int = 3) -> tuple[Puzzle, Grid]:
+    """A task of the named operation: n_examples demonstration pairs and a test pair."""
+    *examples, (grid, out) = (_operation_pair(rng, name) for _ in range(n_examples + 1))
+    return Puzzle(kind="arc", grid=grid, examples=examples, task_id=f"op/{name}"), out
+
+
 # ---------------------------------------------------------------- pictures
 
 _CELL_PX, _LINE_PX, _MARGIN_PX = 16, 1, 12
@@ -729,7 +822,7 @@ class ArcKind:
     name = "arc"
     vocab_size = VOCAB_SIZE
     format_help = FORMAT_HELP
-    tiers = ("arc1", "arc2")
+    tiers = ("arc1", "arc2", OPERATIONS)
     default_max_seconds = 120.0
     """Time budget per task on a CPU: most of it fits the network to the task (fitting.py)."""
 
@@ -801,7 +894,9 @@ class ArcKind:
         """A uniformly drawn pair of the tier's training material (TRM paper protocol: all
         pairs of the training tasks, demonstration pairs only of the evaluation tasks), with
         the task's other pairs as examples, all under one random augmentation."""
-        tasks, index = _training_material(_check_tier(tier))
+        if _check_tier(tier) == OPERATIONS:
+            return operation_task(rng, rng.choice(sorted(GRID_OPERATIONS)))
+        tasks, index = _training_material(tier)
         task_number, pair_number = rng.choice(index)
         task_id, pairs = tasks[task_number]
         augmentation = random_augmentation(rng)
@@ -812,13 +907,25 @@ class ArcKind:
 
     def training_task_ids(self, tier: str) -> list[str]:
         """Ids of every task with training material in the tier (training and evaluation
-        tasks), sorted: position i is row i of the learned per-task embedding."""
-        tasks, _ = _training_material(_check_tier(tier))
+        tasks), sorted: position i is row i of the learned per-task embedding; the
+        operations tier has a row per operation."""
+        if _check_tier(tier) == OPERATIONS:
+            return sorted(f"op/{name}" for name in GRID_OPERATIONS)
+        tasks, _ = _training_material(tier)
         return [task_id for task_id, _ in tasks]
 
     def evaluation_puzzles(self, tier: str) -> list[tuple[Puzzle, list[Grid]]]:
         """One (Puzzle, [expected output]) per test input of every evaluation task, in task
-        order; the tests of one task share its task_id, so per-task scores group by it."""
+        order; the tests of one task share its task_id, so per-task scores group by it. The
+        operations tier's are 100 seeded tasks under ids no task row has (they are fitted)."""
+        if _check_tier(tier) == OPERATIONS:
+            rng = random.Random("operations/evaluation")
+            names = sorted(GRID_OPERATIONS)
+            tasks = [operation_task(rng, names[i % len(names)]) for i in range(100)]
+            return [
+                (replace(puzzle, task_id=f"operations/{i:03d}"), [out])
+                for i, (puzzle, out) in enumerate(tasks)
+            ]
         return [
             (
                 Puzzle(kind=self.name, grid=inp, examples=list(task.train), task_id=task.task_id),
