@@ -560,3 +560,42 @@ def test_fuzz_parse_raises_only_puzzle_error():
     print(
         f"\nslowest of {len(inputs)} parse calls: {slowest * 1000:.1f} ms, on {slowest_input!r:.60}"
     )
+
+
+def test_grid_operations_do_what_their_names_say():
+    ops = arc.GRID_OPERATIONS
+    grid = [[0, 1, 0], [2, 0, 0]]
+    assert ops["gravity-down"](grid) == [[0, 0, 0], [2, 1, 0]]
+    assert ops["crop-to-content"]([[0, 0, 0], [0, 3, 0], [0, 0, 4]]) == [[3, 0], [0, 4]]
+    assert ops["crop-to-content"]([[0, 0]]) is None
+    assert ops["mirror-right"](grid) == [[0, 1, 0, 0, 1, 0], [2, 0, 0, 0, 0, 2]]
+    assert ops["mirror-down"](grid) == grid + grid[::-1]
+    assert ops["upscale-2"]([[1, 2]]) == [[1, 1, 2, 2], [1, 1, 2, 2]]
+    assert ops["tile-2x2"]([[1, 2]]) == [[1, 2, 1, 2], [1, 2, 1, 2]]
+    assert {tuple(tuple(r) for r in ops[f"dihedral-{d}"](grid)) for d in range(1, 8)} == {
+        tuple(tuple(r) for r in dihedral_inverse(grid, d)) for d in range(1, 8)
+    }
+    recoloured = ops["recolour-0"](grid)
+    assert recoloured[0][0] == 0 and recoloured[0][1] not in (0, 1)
+
+
+def test_operations_tier_tasks_follow_their_operation():
+    ids = KIND.training_task_ids("operations")
+    assert ids == sorted(f"op/{name}" for name in arc.GRID_OPERATIONS)
+    rng = random.Random(3)
+    for _ in range(60):
+        puzzle, output = KIND.generate(rng, "operations")
+        operation = arc.GRID_OPERATIONS[puzzle.task_id.removeprefix("op/")]
+        assert len(puzzle.examples) == 3
+        for inp, out in [*puzzle.examples, (puzzle.grid, output)]:
+            assert operation(inp) == out
+            assert max(len(out), len(out[0])) <= arc.SIDE
+
+
+def test_operations_evaluation_tasks_are_fixed_and_never_name_a_task_row():
+    first = KIND.evaluation_puzzles("operations")
+    assert first == KIND.evaluation_puzzles("operations") and len(first) == 100
+    rows = set(KIND.training_task_ids("operations"))
+    assert not rows & {puzzle.task_id for puzzle, _ in first}
+    for name, operation in arc.GRID_OPERATIONS.items():  # every operation is asked about
+        assert any(all(operation(i) == o for i, o in p.examples) for p, _ in first), name

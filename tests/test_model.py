@@ -4,11 +4,13 @@ import pytest
 import torch
 
 from trm_tool.model import (
+    EDGE_SLOTS,
     EMA,
     TRM,
     TRMConfig,
     arc_paper_config,
     count_parameters,
+    edge_distances,
     maze_paper_config,
     rotary_1d,
     stablemax_cross_entropy,
@@ -246,3 +248,26 @@ def test_canvas_fill_pads_small_grids_and_crops_the_answer():
     assert torch.equal(cropped, padded[:, :3, :4])
     with pytest.raises(ValueError, match="grids up to 5x5, got 6x5"):
         model.predict(torch.randint(2, 7, (1, 6, 5)))
+
+
+def test_edge_distances_measure_from_each_edge_of_the_grid_not_the_canvas():
+    tokens = torch.zeros(2, 5, 6, dtype=torch.long)
+    tokens[0, :3, :4] = 3  # a 3x4 grid at the top-left of a 5x6 canvas
+    tokens[1] = 2  # the whole canvas
+    top, left, bottom, right = (edge_distances(tokens) % EDGE_SLOTS).unbind(-1)
+    outside = EDGE_SLOTS - 1
+    assert top[0, 2, 0] == 2 and left[0, 0, 3] == 3
+    assert bottom[0, :3, 0].tolist() == [2, 1, 0] and right[0, 0, :4].tolist() == [3, 2, 1, 0]
+    assert (bottom[0, 3:] == outside).all() and (right[0, :, 4:] == outside).all()
+    assert bottom[1, :, 0].tolist() == [4, 3, 2, 1, 0] and right[1, 0, 5] == 0
+    assert (edge_distances(tokens) // EDGE_SLOTS == torch.arange(4)).all()  # one table per edge
+
+
+def test_edge_positions_tell_a_cell_from_its_mirror_image():
+    """Rotary positions are relative: the two ends of a row look alike to attention. With edge
+    positions the first and last cell of a uniform row embed differently, on any grid size."""
+    for edges in (False, True):
+        model = tiny(edge_positions=edges)
+        for width in (3, 7):
+            x = model.embed_question(torch.full((1, 1, width), 2))
+            assert torch.equal(x[0, 0], x[0, -1]) != edges

@@ -5,10 +5,12 @@ demonstration pairs. A TRM trained on thousands of tasks could recognise a new t
 fitted embedding alone, but a network trained on a CPU has learned too little for that, so we
 fit every weight to the task instead (a copy of the network per task):
 
-    copy the network, give it one task row per view (the task's learned row, or the mean of
-    all rows): a view is one of K fixed dihedral x colour augmentations, and like the paper's
-    per-augmentation puzzle ids it needs its own row, since a rule such as "mirror left-right"
-    or "swap red and blue" reads differently in a rotated or recoloured frame
+    copy the network, give it one task row per view: a view is one of K fixed dihedral x
+    colour augmentations, and like the paper's per-augmentation puzzle ids it needs its own
+    row, since a rule such as "mirror left-right" or "swap red and blue" reads differently in
+    a rotated or recoloured frame. Each row starts from the task's learned row (a known task)
+    or from the learned row that best maps the view's demonstrations already (closest_rows:
+    the pretrained network has rows for flips, recolourings, upscales, ...; pretrain.py)
     -> train on the demonstrations under those views (the deep supervision loss of training,
        a few supervision steps per batch)
     -> leave one out: the last demonstration is held out at first; the fitted network
@@ -24,6 +26,7 @@ The solver then predicts the test input under each view with the fitted copy and
 from __future__ import annotations
 
 import copy
+import math
 import random
 import time
 from collections.abc import Callable
@@ -35,11 +38,14 @@ import torch.nn.functional as F
 from pydantic import BaseModel
 
 from .data import IGNORE, collate, to_example
-from .model import TRM, answer_loss, make_optimizer
+from .model import TRM, answer_loss, make_optimizer, token_loss
 from .puzzles import Grid, Puzzle, PuzzleKind
 from .puzzles.base import Identity
 
 Pair = tuple[Grid, Grid]
+
+CELLS_PER_PASS = 8192
+"""Grid cells per forward pass of the row search."""
 
 
 class FitConfig(BaseModel):
@@ -51,6 +57,10 @@ class FitConfig(BaseModel):
     """Augmentations the task is fitted and predicted under (identity first), one row each."""
     start: Literal["checkpoint", "scratch"] = "checkpoint"
     """Fit the trained network, or a freshly initialised one shaped by `scratch`."""
+    row_search_share: float = 0.2
+    """Share of the budget spent choosing each view's starting row: the learned row that best
+    maps the demonstrations already (0: start from the mean row). A known task always starts
+    from its own row."""
     scratch: dict[str, int | float | str] = {
         "hidden": 64,
         "n_heads": 2,
@@ -174,10 +184,65 @@ def task_views(kind: PuzzleKind, pairs: list[Pair], count: int, seed: int) -> li
     return views
 
 
-def task_copy(model: TRM, row: int | None, n_views: int, config: FitConfig) -> TRM:
-    """A copy of the network with a task table of one row per view, each the task's learned
-    row or, for a task the network never saw, the mean of the rows (a freshly initialised
-    network shaped by `config.scratch` for a scratch start)."""
+@torch.no_grad()
+def closest_rows(
+    model: TRM, kind: PuzzleKind, pairs: list[Pair], side: int, views: list, deadline: float
+) -> list[int]:
+    """Per view, the learned task row under which the network's first supervision step maps
+    the demonstrations (under that view) to their outputs with the least loss. A new task like
+    one the network trained on (a flip, a recolouring, a known rule) then starts its fit from
+    that task's row, not from the average of all rows; under a rotated view a left-right flip
+    is an up-down flip, so each view picks its own. Views not reached by `deadline` (a
+    `time.perf_counter()` value) take the first view's row; a search cut short keeps the
+    best row it saw."""
+    n_rows, device = model.config.n_puzzles, model.answer_init.device
+    layout = model.layout(side, side, device)
+    per_pass = max(1, CELLS_PER_PASS // (len(pairs) * side * side))
+    chosen: list[int] = []
+    for view in views:
+        tokens, labels = pair_batch(kind, pairs, side, [view] * len(pairs))
+        labels = labels.flatten(1).to(device)
+        losses = torch.full((n_rows,), float("inf"))
+        for first in range(0, n_rows, per_pass):
+            if chosen and time.perf_counter() >= deadline:
+                break
+            ids = torch.arange(first, min(n_rows, first + per_pass))
+            x = model.embed_question(
+                tokens.repeat(len(ids), 1, 1).to(device),
+                ids.repeat_interleave(len(pairs)).to(device),
+            )
+            _, _, logits, _ = model.supervision_step(x, *model.initial_state(x), layout)
+            loss = token_loss(logits, labels.repeat(len(ids), 1), model.config.loss, IGNORE)
+            losses[ids] = loss.sum(-1).view(len(ids), len(pairs)).sum(-1).cpu()
+        chosen.append(int(losses.argmin()) if losses.isfinite().any() else chosen[0])
+    return chosen
+
+
+def starting_rows(
+    model: TRM,
+    kind: PuzzleKind,
+    pairs: list[Pair],
+    side: int,
+    views: list,
+    row: int | None,
+    config: FitConfig,
+    search_by: float,
+) -> list[int] | None:
+    """Learned rows the views' task rows start from: a known task's own row; else the closest
+    rows, chosen on the demonstrations the fit trains on first (never the held-out one); None
+    (the mean row) for a scratch start, a model without task rows or no search."""
+    if row is not None:
+        return [row] * len(views)
+    if config.start == "scratch" or not model.config.n_puzzles or not config.row_search_share:
+        return None
+    chosen_on = pairs[:-1] if len(pairs) >= 2 else pairs
+    return closest_rows(model, kind, chosen_on, side, views, search_by)
+
+
+def task_copy(model: TRM, start_rows: list[int] | None, n_views: int, config: FitConfig) -> TRM:
+    """A copy of the network with a task table of one row per view, started from the given
+    learned rows (or the mean of all rows; a freshly initialised network shaped by
+    `config.scratch` for a scratch start)."""
     if config.start == "scratch":
         torch.manual_seed(config.seed)
         shape = model.config.model_copy(update=config.scratch | {"n_puzzles": n_views})
@@ -185,9 +250,8 @@ def task_copy(model: TRM, row: int | None, n_views: int, config: FitConfig) -> T
     fitted = copy.deepcopy(model)
     if model.config.n_puzzles:
         table = model.puzzle_embed.weight.detach()
-        start = table[row] if row is not None else table.mean(0)
-        rows = start[None].repeat(n_views, 1)
-        fitted.puzzle_embed = torch.nn.Embedding.from_pretrained(rows, freeze=False)
+        rows = table[start_rows] if start_rows else table.mean(0)[None].repeat(n_views, 1)
+        fitted.puzzle_embed = torch.nn.Embedding.from_pretrained(rows.clone(), freeze=False)
     return fitted
 
 
@@ -241,8 +305,12 @@ def fit_task(
     if model.config.grid_shape is not None:  # a fixed-canvas model reads its full canvas only
         side = max(kind.encode(puzzle.grid).shape)
     views = task_views(kind, pairs, config.views, config.seed)
-    fitted = task_copy(model, row, len(views), config)
     steps = config.supervision_steps
+    search_by = (
+        math.inf if deadline is None else start + config.row_search_share * (deadline - start)
+    )
+    start_rows = starting_rows(model, kind, pairs, side, views, row, config, search_by)
+    fitted = task_copy(model, start_rows, len(views), config)
     held_out = len(pairs) >= 2
     held_out_reproduced: bool | None = False if held_out else None
     switch_at = None if deadline is None else start + config.held_out_share * (deadline - start)
@@ -271,7 +339,17 @@ def fit_task(
         return ok
 
     fitted.train()
-    while step < config.max_steps:
+    while True:
+        if step % config.check_every < steps:  # step 0 too: a start row may already fit
+            ok = check()
+            if held_out and all(ok):
+                held_out_reproduced, stopped = True, "held-out demonstration reproduced"
+                break
+            late = switch_at is not None and time.perf_counter() >= switch_at
+            if held_out and (late or step >= switch_step):
+                held_out = False
+        if step >= config.max_steps:
+            break
         if deadline is not None and time.perf_counter() >= deadline:
             stopped = "time budget"
             break
@@ -284,14 +362,6 @@ def fit_task(
             group["lr"] = group["base_lr"] * scale
         loss, _ = train_step(fitted, optimizer, tokens, labels, torch.tensor(rows), steps)
         step += steps
-        if step % config.check_every < steps:
-            ok = check()
-            if held_out and all(ok):
-                held_out_reproduced, stopped = True, "held-out demonstration reproduced"
-                break
-            late = switch_at is not None and time.perf_counter() >= switch_at
-            if held_out and (late or step >= switch_step):
-                held_out = False
     if not log or log[-1].step != step:
         check()
     fitted.eval()

@@ -312,9 +312,7 @@ def edge_distances(tokens: Tensor) -> Tensor:
     right = torch.where(filled.any(1), cols, -1).amax(1)
     row, col = rows[None, :, None], cols[None, None, :]
     distances = torch.stack(
-        torch.broadcast_tensors(
-            row, col, bottom[:, None, None] - row, right[:, None, None] - col
-        ),
+        torch.broadcast_tensors(row, col, bottom[:, None, None] - row, right[:, None, None] - col),
         dim=-1,
     )
     inside = (row <= bottom[:, None, None]) & (col <= right[:, None, None])

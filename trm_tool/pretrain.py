@@ -44,6 +44,8 @@ from .train import load_resume_state, parse_duration, save_resume_state
 class PretrainConfig(BaseModel):
     kind: str = "arc"
     tiers: list[str] = ["arc1", "operations"]
+    tier_weights: list[float] | None = None
+    """How often each tier is drawn, relatively (None: equally)."""
     model: TRMConfig
     batch_tokens: int = 4096
     """Grid cells per batch (examples x cropped side^2)."""
@@ -72,14 +74,15 @@ def example_side(example: Example) -> int:
 
 
 def draw_batches(
-    kind: PuzzleKind, tiers: list[str], rows: dict[str, int], rng: random.Random, config
+    kind: PuzzleKind, rows: dict[str, int], rng: random.Random, config: PretrainConfig
 ) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """`config.pool` examples as batches of (tokens, labels, task rows) of about
     `config.batch_tokens` tokens each: grids of similar size together, each batch cropped to
     its largest grid (a batch of 30x30 grids holds 4 examples, one of 5x5 grids 100+)."""
     examples = []
     for _ in range(config.pool):
-        puzzle, answer = kind.generate(rng, rng.choice(tiers))
+        tier = rng.choices(config.tiers, config.tier_weights)[0]
+        puzzle, answer = kind.generate(rng, tier)
         examples.append(to_example(kind, puzzle, answer, rows[puzzle.task_id]))
     examples.sort(key=example_side)
     chunks: list[list[Example]] = [[]]
@@ -147,7 +150,7 @@ def pretrain(config: PretrainConfig) -> Path:
 
     model.train()
     while time.time() - start < config.time_budget_s:
-        for tokens, labels, ids in draw_batches(kind, config.tiers, rows, rng, config):
+        for tokens, labels, ids in draw_batches(kind, rows, rng, config):
             progress = (time.time() - start) / config.time_budget_s
             scale = learning_rate_scale(counters["step"], progress, config)
             for group in optimizer.param_groups:
@@ -192,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kind", default="arc")
     parser.add_argument("--tiers", default="arc1,operations")
+    parser.add_argument("--tier-weights", default=None, help="relative draw rates, e.g. 1,2")
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--n-heads", type=int, default=2)
     parser.add_argument("--expansion", type=float, default=2.0)
@@ -226,6 +230,9 @@ def config_from_args(args: argparse.Namespace) -> PretrainConfig:
     return PretrainConfig(
         kind=args.kind,
         tiers=tiers,
+        tier_weights=[float(w) for w in args.tier_weights.split(",")]
+        if args.tier_weights
+        else None,
         model=model,
         batch_tokens=args.batch_tokens,
         supervision_steps=args.supervision_steps,

@@ -16,10 +16,10 @@ import random
 import re
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import torch
