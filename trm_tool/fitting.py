@@ -186,43 +186,48 @@ def task_views(kind: PuzzleKind, pairs: list[Pair], count: int, seed: int) -> li
 
 @torch.no_grad()
 def closest_rows(
-    model: TRM, kind: PuzzleKind, pairs: list[Pair], side: int, views: list, deadline: float
+    model: TRM, kind: PuzzleKind, pairs: list[Pair], views: list, deadline: float, seed: int
 ) -> list[int]:
     """Per view, the learned task row under which the network's first supervision step maps
     the demonstrations (under that view) to their outputs with the least loss. A new task like
     one the network trained on (a flip, a recolouring, a known rule) then starts its fit from
     that task's row, not from the average of all rows; under a rotated view a left-right flip
-    is an up-down flip, so each view picks its own. Views not reached by `deadline` (a
-    `time.perf_counter()` value) take the first view's row; a search cut short keeps the
-    best row it saw."""
+    is an up-down flip, so each view picks its own.
+
+    Rows are scored in a seeded random order, a pass at a time, until `deadline` (a
+    `time.perf_counter()` value): a search cut short keeps the best row it saw (at least one
+    pass runs), and views not reached take the first view's row."""
     n_rows, device = model.config.n_puzzles, model.answer_init.device
+    side = task_side(kind, [g for pair in pairs for g in pair])
     layout = model.layout(side, side, device)
     per_pass = max(1, CELLS_PER_PASS // (len(pairs) * side * side))
+    order = torch.randperm(n_rows, generator=torch.Generator().manual_seed(seed))
     chosen: list[int] = []
     for view in views:
         tokens, labels = pair_batch(kind, pairs, side, [view] * len(pairs))
         labels = labels.flatten(1).to(device)
-        losses = torch.full((n_rows,), float("inf"))
+        best, best_loss = None, math.inf
         for first in range(0, n_rows, per_pass):
-            if chosen and time.perf_counter() >= deadline:
+            if best is not None and time.perf_counter() >= deadline:
                 break
-            ids = torch.arange(first, min(n_rows, first + per_pass))
-            x = model.embed_question(
-                tokens.repeat(len(ids), 1, 1).to(device),
-                ids.repeat_interleave(len(pairs)).to(device),
-            )
+            ids = order[first : first + per_pass]
+            batch_ids = ids.repeat_interleave(len(pairs)).to(device)
+            x = model.embed_question(tokens.repeat(len(ids), 1, 1).to(device), batch_ids)
             _, _, logits, _ = model.supervision_step(x, *model.initial_state(x), layout)
             loss = token_loss(logits, labels.repeat(len(ids), 1), model.config.loss, IGNORE)
-            losses[ids] = loss.sum(-1).view(len(ids), len(pairs)).sum(-1).cpu()
-        chosen.append(int(losses.argmin()) if losses.isfinite().any() else chosen[0])
-    return chosen
+            per_row = loss.sum(-1).view(len(ids), len(pairs)).sum(-1)
+            if float(per_row.min()) < best_loss:
+                best_loss, best = float(per_row.min()), int(ids[per_row.argmin()])
+        chosen.append(best)
+        if time.perf_counter() >= deadline:
+            break
+    return chosen + chosen[:1] * (len(views) - len(chosen))
 
 
 def starting_rows(
     model: TRM,
     kind: PuzzleKind,
     pairs: list[Pair],
-    side: int,
     views: list,
     row: int | None,
     config: FitConfig,
@@ -236,7 +241,7 @@ def starting_rows(
     if config.start == "scratch" or not model.config.n_puzzles or not config.row_search_share:
         return None
     chosen_on = pairs[:-1] if len(pairs) >= 2 else pairs
-    return closest_rows(model, kind, chosen_on, side, views, search_by)
+    return closest_rows(model, kind, chosen_on, views, search_by, config.seed)
 
 
 def task_copy(model: TRM, start_rows: list[int] | None, n_views: int, config: FitConfig) -> TRM:
@@ -309,7 +314,7 @@ def fit_task(
     search_by = (
         math.inf if deadline is None else start + config.row_search_share * (deadline - start)
     )
-    start_rows = starting_rows(model, kind, pairs, side, views, row, config, search_by)
+    start_rows = starting_rows(model, kind, pairs, views, row, config, search_by)
     fitted = task_copy(model, start_rows, len(views), config)
     held_out = len(pairs) >= 2
     held_out_reproduced: bool | None = False if held_out else None
