@@ -57,7 +57,7 @@ class FitConfig(BaseModel):
     """Augmentations the task is fitted and predicted under (identity first), one row each."""
     start: Literal["checkpoint", "scratch"] = "checkpoint"
     """Fit the trained network, or a freshly initialised one shaped by `scratch`."""
-    row_search_share: float = 0.2
+    row_search_share: float = 0.1
     """Share of the budget spent choosing each view's starting row: the learned row that best
     maps the demonstrations already (0: start from the mean row). A known task always starts
     from its own row."""
