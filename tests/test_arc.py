@@ -83,7 +83,7 @@ def small_task() -> Puzzle:
 
 def test_kind_is_registered_with_the_fixed_vocabulary():
     assert get_kind("arc") is KIND
-    assert (KIND.name, KIND.vocab_size, KIND.tiers) == ("arc", 12, ("arc1", "arc2"))
+    assert (KIND.name, KIND.vocab_size, KIND.tiers) == ("arc", 12, ("arc1", "arc2", "operations"))
     assert 0 < len(KIND.format_help) <= 400
     assert KIND.canvas_shape("arc1") == (30, 30)
 

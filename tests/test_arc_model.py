@@ -13,7 +13,7 @@ from trm_tool.data import held_out
 from trm_tool.fitting import FitConfig, fit_task
 from trm_tool.model import TRMConfig
 from trm_tool.puzzles import Grid, Puzzle
-from trm_tool.puzzles.arc import KIND, task_text
+from trm_tool.puzzles.arc import KIND, operation_task, task_text
 from trm_tool.solver import Solver, load_solver
 from trm_tool.tool import describe
 from trm_tool.train import TrainConfig, train
@@ -100,7 +100,6 @@ def test_the_fit_stops_at_the_time_budget(arc_checkpoint):
 
 RULES = {
     "colour swap": lambda g: [[{1: 2, 2: 1}.get(c, c) for c in row] for row in g],
-    "left-right flip": lambda g: [row[::-1] for row in g],
 }
 
 
@@ -129,4 +128,16 @@ def test_the_shipped_network_fits_a_simple_rule_from_its_demonstrations(rule):
     assert result.fit.held_out_reproduced is True, result.fit
     assert result.fit.stopped == "held-out demonstration reproduced"
     assert result.fit.reproduced == result.fit.demonstrations == 4
+    assert result.grid == expected
+
+
+@pytest.mark.parametrize("operation", ["recolour-0", "recolour-3"])
+def test_a_task_of_an_operation_the_shipped_network_learned_starts_from_its_row(operation):
+    """The row search finds the learned row of the task's operation: the held-out
+    demonstration is reproduced before any fitting, and the test input answered right."""
+    torch.set_num_threads(1)
+    solver = load_solver("arc")
+    puzzle, expected = operation_task(random.Random(7), operation)
+    result = solver.solve(task_text(puzzle))
+    assert result.fit.steps == 0 and result.fit.held_out_reproduced is True, result.fit
     assert result.grid == expected
