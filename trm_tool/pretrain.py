@@ -42,6 +42,8 @@ from .train import load_resume_state, parse_duration, save_resume_state
 
 
 class PretrainConfig(BaseModel):
+    """One pretraining run; saved in the checkpoint's card."""
+
     kind: str = "arc"
     tiers: list[str] = ["arc1", "operations"]
     tier_weights: list[float] | None = None
