@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import random
@@ -38,7 +37,7 @@ from .data import IGNORE, Example, collate, task_rows, to_example, training_task
 from .fitting import crop, train_step
 from .model import EMA, TRM, TRMConfig, make_optimizer
 from .puzzles import PuzzleKind, get_kind
-from .train import load_resume_state, parse_duration, save_resume_state
+from .train import learning_rate_scale, load_resume_state, parse_duration, save_resume_state
 
 
 class PretrainConfig(BaseModel):
@@ -102,13 +101,6 @@ def draw_batches(
     return batches
 
 
-def learning_rate_scale(step: int, progress: float, config: PretrainConfig) -> float:
-    """Linear warmup, then cosine decay over the time budget to min_lr_ratio."""
-    warm = min(1.0, (step + 1) / config.warmup_steps)
-    cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-    return warm * (config.min_lr_ratio + (1 - config.min_lr_ratio) * cosine)
-
-
 def pretrain(config: PretrainConfig) -> Path:
     """Run to the time budget; returns the checkpoint path."""
     kind = get_kind(config.kind)
@@ -154,7 +146,9 @@ def pretrain(config: PretrainConfig) -> Path:
     while time.time() - start < config.time_budget_s:
         for tokens, labels, ids in draw_batches(kind, rows, rng, config):
             progress = (time.time() - start) / config.time_budget_s
-            scale = learning_rate_scale(counters["step"], progress, config)
+            scale = learning_rate_scale(
+                counters["step"], progress, config.warmup_steps, config.min_lr_ratio
+            )
             for group in optimizer.param_groups:
                 group["lr"] = group["base_lr"] * scale
             loss, exact = train_step(

@@ -82,11 +82,11 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def learning_rate_scale(step: int, progress: float, config: TrainConfig) -> float:
-    """Linear warmup, then cosine decay (by progress through the run) to min_lr_ratio."""
-    warm = min(1.0, (step + 1) / max(1, config.warmup_steps))
+def learning_rate_scale(step: int, progress: float, warmup_steps: int, min_ratio: float) -> float:
+    """Linear warmup, then cosine decay (by progress through the run) to min_ratio."""
+    warm = min(1.0, (step + 1) / max(1, warmup_steps))
     cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-    return warm * (config.min_lr_ratio + (1 - config.min_lr_ratio) * cosine)
+    return warm * (min_ratio + (1 - min_ratio) * cosine)
 
 
 def sequence_metrics(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -274,7 +274,9 @@ def train(config: TrainConfig, kind: PuzzleKind | None = None) -> Path:
             batches[tier] = Slots(model, stream, tier, config.batch_size, device)
         slots = batches[tier]
         model.train()
-        scale = learning_rate_scale(counters["step"], progress(), config)
+        scale = learning_rate_scale(
+            counters["step"], progress(), config.warmup_steps, config.min_lr_ratio
+        )
         for group in optimizer.param_groups:
             group["lr"] = group["base_lr"] * scale
 
