@@ -10,9 +10,10 @@ import torch
 
 from trm_tool import checkpoint
 from trm_tool.data import held_out
-from trm_tool.fitting import FitConfig, fit_task
+from trm_tool.fitting import FitConfig, fit_task, input_transform
 from trm_tool.model import TRMConfig
 from trm_tool.puzzles import Grid, Puzzle
+from trm_tool.puzzles.base import dihedral
 from trm_tool.puzzles.arc import KIND, operation_task, task_text
 from trm_tool.solver import Solver, load_solver
 from trm_tool.tool import describe
@@ -98,8 +99,25 @@ def test_the_fit_stops_at_the_time_budget(arc_checkpoint):
     assert time.perf_counter() - start < 1.0 + 5.0  # one step and the votes past the budget
 
 
+def test_inputs_are_turned_by_the_transform_that_matches_their_outputs_best():
+    rng = random.Random(1)
+    grids = [[[rng.randrange(4) for _ in range(w)] for _ in range(h)] for h, w in [(3, 5), (4, 2)]]
+    for turn in range(8):
+        pairs = [(g, dihedral(g, turn)) for g in grids] + [(grids[0], grids[0])]
+        assert input_transform(pairs) == turn  # the held-out last pair has no say
+    edit = [(g, [[c or 5 for c in row] for row in g]) for g in grids]
+    assert input_transform(edit) == 0  # outputs nearest the inputs as given
+    square = [[1, 2], [3, 4]]
+    symmetric = [([[1, 1], [1, 1]], [[2, 2], [2, 2]]), (square, square)]
+    assert input_transform(symmetric) == 0  # a tie keeps the inputs as given
+
+
 RULES = {
     "colour swap": lambda g: [[{1: 2, 2: 1}.get(c, c) for c in row] for row in g],
+    "left-right flip": lambda g: [row[::-1] for row in g],
+    "quarter turn and colour swap": lambda g: [
+        [{1: 2, 2: 1}.get(c, c) for c in row] for row in zip(*g[::-1])
+    ],
 }
 
 

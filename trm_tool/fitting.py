@@ -5,7 +5,12 @@ demonstration pairs. A TRM trained on thousands of tasks could recognise a new t
 fitted embedding alone, but a network trained on a CPU has learned too little for that, so we
 fit every weight to the task instead (a copy of the network per task):
 
-    copy the network, give it one task row per view: a view is one of K fixed dihedral x
+    turn the inputs: if one of the 8 dihedral transforms of the inputs matches the outputs
+    cell for cell much better than the inputs as given (input_transform), every input, the test's
+    too, is turned by it first, so a task that flips or rotates its input (and maybe edits
+    it) leaves the network only the edit to learn; three demonstrations are too few to learn
+    a mirror from, and a network pretrained on a CPU has not learned mirrors well
+    -> copy the network, give it one task row per view: a view is one of K fixed dihedral x
     colour augmentations, and like the paper's per-augmentation puzzle ids it needs its own
     row, since a rule such as "mirror left-right" or "swap red and blue" reads differently in
     a rotated or recoloured frame. Each row starts from the task's learned row (a known task)
@@ -30,7 +35,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import torch
@@ -40,7 +45,7 @@ from pydantic import BaseModel
 from .data import IGNORE, collate, to_example
 from .model import TRM, answer_loss, make_optimizer, token_loss
 from .puzzles import Grid, Puzzle, PuzzleKind
-from .puzzles.base import Identity
+from .puzzles.base import Identity, dihedral, grid_shape
 
 Pair = tuple[Grid, Grid]
 
@@ -110,6 +115,9 @@ class FitReport(BaseModel):
     """Whether the network reproduced the held-out demonstration before training on it (None:
     a task with one demonstration has nothing to hold out)."""
     stopped: str
+    input_transform: int = 0
+    """Dihedral transform (base.dihedral's index; 0: none) applied to every input before the
+    fit, because it made the demonstration inputs match their outputs best."""
     progress: list[FitProgress]
 
 
@@ -122,6 +130,11 @@ class FittedTask:
     side: int
     """Square canvas the task runs on: the largest grid side of the task plus one."""
     report: FitReport
+
+    def aligned(self, puzzle: Puzzle) -> Puzzle:
+        """The puzzle as the network was fitted to it: inputs (the test's too) turned by the
+        task's input transform, outputs as given."""
+        return turn_inputs(puzzle, self.report.input_transform)
 
 
 ProgressCallback = Callable[[FitProgress], None]
@@ -169,6 +182,36 @@ def reproduced(
         view.invert(kind.decode(tokens)) == out
         for tokens, (_, out) in zip(prediction.tokens, pairs)
     ]
+
+
+def _matching_cells(pairs: list[Pair], turn: int) -> int:
+    """Cells where the turned inputs equal their outputs (0 where some turned input's shape is
+    not its output's)."""
+    turned = [(dihedral(inp, turn), out) for inp, out in pairs]
+    if any(grid_shape(inp) != grid_shape(out) for inp, out in turned):
+        return 0
+    return sum(a == b for inp, out in turned for r, s in zip(inp, out) for a, b in zip(r, s))
+
+
+def input_transform(pairs: list[Pair]) -> int:
+    """The dihedral transform of the inputs under which they match their outputs in the most
+    cells, if it leaves at most half the cells that differ as given still differing (else 0:
+    a chance match of a few more cells must not turn a task that edits its input in place).
+    Chosen on the demonstrations the fit trains on first, never the held-out one."""
+    chosen_on = pairs[:-1] if len(pairs) >= 2 else pairs
+    cells = sum(len(out) * len(out[0]) for _, out in chosen_on if out)
+    matches = [_matching_cells(chosen_on, turn) for turn in range(8)]
+    best = max(range(8), key=lambda turn: (matches[turn], -turn))
+    return best if cells - matches[best] <= (cells - matches[0]) / 2 and best else 0
+
+
+def turn_inputs(puzzle: Puzzle, turn: int) -> Puzzle:
+    """The puzzle with its inputs (the test's too) under dihedral transform `turn`."""
+    return replace(
+        puzzle,
+        grid=dihedral(puzzle.grid, turn),
+        examples=[(dihedral(inp, turn), out) for inp, out in puzzle.examples],
+    )
 
 
 def task_views(kind: PuzzleKind, pairs: list[Pair], count: int, seed: int) -> list:
@@ -305,6 +348,9 @@ def fit_task(
     with the held-out one reproduced before it was trained on, `config.max_steps`, or
     `deadline` (a `time.perf_counter()` value; None: no time limit)."""
     start = time.perf_counter()
+    turn = input_transform(list(puzzle.examples))
+    row = None if turn else row  # a known task's row was learned on the inputs as given
+    puzzle = turn_inputs(puzzle, turn)
     pairs = list(puzzle.examples)
     side = task_side(kind, [puzzle.grid, *(g for pair in pairs for g in pair)])
     if model.config.grid_shape is not None:  # a fixed-canvas model reads its full canvas only
@@ -377,6 +423,7 @@ def fit_task(
         reproduced=log[-1].reproduced,
         held_out_reproduced=held_out_reproduced,
         stopped=stopped,
+        input_transform=turn,
         progress=log,
     )
     return FittedTask(fitted, views, side, report)

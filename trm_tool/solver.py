@@ -275,6 +275,7 @@ class Solver:
         the best answer of the views that ran, and says so in `cut_short`."""
         start = start or time.perf_counter()
         tasks = self.prepare(puzzles, deadline)
+        puzzles = [p if t is None else t.aligned(p) for p, t in zip(puzzles, tasks)]
         max_steps = max_steps or self.max_steps
         views = [
             self.views_of(puzzle) if task is None else list(task.views)
