@@ -13,8 +13,8 @@ from trm_tool.data import held_out
 from trm_tool.fitting import FitConfig, fit_task, input_transform
 from trm_tool.model import TRMConfig
 from trm_tool.puzzles import Grid, Puzzle
-from trm_tool.puzzles.base import dihedral
 from trm_tool.puzzles.arc import KIND, operation_task, task_text
+from trm_tool.puzzles.base import dihedral
 from trm_tool.solver import Solver, load_solver
 from trm_tool.tool import describe
 from trm_tool.train import TrainConfig, train
