@@ -10,13 +10,13 @@ import torch
 
 from trm_tool import checkpoint
 from trm_tool.data import held_out
-from trm_tool.fitting import FitConfig, fit_task, input_transform
+from trm_tool.fitting import TURN_NAMES, FitConfig, FitReport, fit_task, input_transform
 from trm_tool.model import TRMConfig
 from trm_tool.puzzles import Grid, Puzzle
 from trm_tool.puzzles.arc import KIND, operation_task, task_text
 from trm_tool.puzzles.base import dihedral
 from trm_tool.solver import Solver, load_solver
-from trm_tool.tool import describe
+from trm_tool.tool import describe, fit_line
 from trm_tool.train import TrainConfig, train
 
 
@@ -110,6 +110,33 @@ def test_inputs_are_turned_by_the_transform_that_matches_their_outputs_best():
     square = [[1, 2], [3, 4]]
     symmetric = [([[1, 1], [1, 1]], [[2, 2], [2, 2]]), (square, square)]
     assert input_transform(symmetric) == 0  # a tie keeps the inputs as given
+
+
+def test_each_turn_is_named_for_what_it_does():
+    grid = [[1, 2, 3], [4, 5, 6]]
+    does = {
+        "as given": grid,
+        "turned a quarter clockwise": [[4, 1], [5, 2], [6, 3]],
+        "turned half round": [[6, 5, 4], [3, 2, 1]],
+        "turned a quarter anticlockwise": [[3, 6], [2, 5], [1, 4]],
+        "mirrored on the main diagonal": [[1, 4], [2, 5], [3, 6]],
+        "flipped top to bottom": [[4, 5, 6], [1, 2, 3]],
+        "mirrored on the anti-diagonal": [[6, 3], [5, 2], [4, 1]],
+        "flipped left to right": [[3, 2, 1], [6, 5, 4]],
+    }
+    assert [dihedral(grid, turn) for turn in range(8)] == [does[name] for name in TURN_NAMES]
+    report = FitReport(
+        steps=0,
+        seconds=1,
+        demonstrations=3,
+        reproduced=3,
+        held_out_reproduced=True,
+        stopped="held-out demonstration reproduced",
+        input_transform=7,
+        progress=[],
+    )
+    assert "inputs flipped left to right first" in fit_line(report)
+    assert "first" not in fit_line(report.model_copy(update={"input_transform": 0}))
 
 
 RULES = {

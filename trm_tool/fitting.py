@@ -184,6 +184,19 @@ def reproduced(
     ]
 
 
+TURN_NAMES = (
+    "as given",
+    "turned a quarter clockwise",
+    "turned half round",
+    "turned a quarter anticlockwise",
+    "mirrored on the main diagonal",
+    "flipped top to bottom",
+    "mirrored on the anti-diagonal",
+    "flipped left to right",
+)
+"""What base.dihedral(grid, k) does to a grid, by k."""
+
+
 def _matching_cells(pairs: list[Pair], turn: int) -> int:
     """Cells where the turned inputs equal their outputs (0 where some turned input's shape is
     not its output's)."""

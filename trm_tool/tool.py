@@ -18,7 +18,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, Field
 
 from .checkpoint import CheckpointError
-from .fitting import FitProgress, FitReport, ProgressCallback
+from .fitting import TURN_NAMES, FitProgress, FitReport, ProgressCallback
 from .puzzles import KIND_NAMES, PuzzleError, get_kind, parse
 from .solver import Solver, SolveResult, load_solver
 
@@ -110,8 +110,9 @@ def fit_line(fit: FitReport) -> str:
         if fit.reproduced == fit.demonstrations
         else "NOT consistent with all examples: treat the answer as a guess"
     )
+    turned = f", inputs {TURN_NAMES[fit.input_transform]} first" if fit.input_transform else ""
     return (
-        f"fitted to the task in {fit.seconds:.0f} s ({fit.steps} steps): reproduces "
+        f"fitted to the task in {fit.seconds:.0f} s ({fit.steps} steps{turned}): reproduces "
         f"{fit.reproduced} of {fit.demonstrations} demonstrations, {agrees}"
     )
 
