@@ -215,7 +215,7 @@ def input_transform(pairs: list[Pair]) -> int:
     cells = sum(len(out) * len(out[0]) for _, out in chosen_on if out)
     matches = [_matching_cells(chosen_on, turn) for turn in range(8)]
     best = max(range(8), key=lambda turn: (matches[turn], -turn))
-    return best if cells - matches[best] <= (cells - matches[0]) / 2 and best else 0
+    return best if cells - matches[best] <= (cells - matches[0]) / 2 else 0
 
 
 def turn_inputs(puzzle: Puzzle, turn: int) -> Puzzle:
@@ -361,7 +361,7 @@ def fit_task(
     with the held-out one reproduced before it was trained on, `config.max_steps`, or
     `deadline` (a `time.perf_counter()` value; None: no time limit)."""
     start = time.perf_counter()
-    turn = input_transform(list(puzzle.examples))
+    turn = input_transform(puzzle.examples)
     row = None if turn else row  # a known task's row was learned on the inputs as given
     puzzle = turn_inputs(puzzle, turn)
     pairs = list(puzzle.examples)
