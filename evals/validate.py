@@ -1,66 +1,105 @@
-"""Choose between checkpoints on a validation set: never on the held-out test tiers bench
-reports, never on the external sets.
+"""Per-family validation of checkpoints: the table promotion is decided on.
 
-    python evals/validate.py --kind sudoku --tiers hard,extreme,deep --n 100 \\
-        --checkpoints shipped,runs/sudoku_deep/sudoku.safetensors
+    python evals/validate.py --kind sudoku --n 100 \\
+        --checkpoints shipped,training/sudoku_sparse/sudoku.safetensors
+    python evals/validate.py --kind maze --n 30 --families "perfect/30x30,maze-dataset dfs 29"
 
-Puzzles are generated fresh from the validation seed (`validation/<seed>/<kind>/<tier>`), apart
-from the training stream's seeds and the held-out seed. Prints, per checkpoint and tier, the
-share of answers that pass the kind's exact check, with one view (the raw model) unless asked.
+For every family (see evals/families.py: our generator's tiers and styles, the held-out part of
+training material, sets made by others) and checkpoint: the share of answers that pass the
+kind's exact check (or equal the label where there is none), with a 95% interval. A `*` marks a
+family that was NOT in the checkpoint's training mix (its last run's tiers; lineage in its
+card): those cells say whether the recipe learned the task or the families. Generated families
+use the validation seed, apart from the training stream and the held-out test seed.
+
+Promotion rule: a new checkpoint replaces the shipped one only when its worst family improves.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
 import time
 
+from evals.families import FAMILIES, VALIDATION_SEED, Family, Pairs
+from trm_tool.checkpoint import load_card, resolve
 from trm_tool.data import wilson_interval
-from trm_tool.puzzles import Grid, Puzzle, PuzzleKind, get_kind
 from trm_tool.solver import load_solver
 
-VALIDATION_SEED = 12345
 
-
-def validation_set(kind: PuzzleKind, tier: str, n: int, seed: int = VALIDATION_SEED) -> list:
-    """n fresh (puzzle, solution) pairs of `tier` from the validation seed."""
-    rng = random.Random(f"validation/{seed}/{kind.name}/{tier}")
-    return [kind.generate(rng, tier) for _ in range(n)]
-
-
-def score(solver, pairs: list[tuple[Puzzle, Grid]]) -> int:
+def score(solver, pairs: Pairs) -> int:
     """How many answers pass the exact check (or equal the label where there is none)."""
     results = solver.solve_puzzles([puzzle for puzzle, _ in pairs])
     return sum(
-        (r.grid == solution) if r.verified is None else r.verified
+        (r.grid == solution) if r.verified is None else bool(r.verified)
         for r, (_, solution) in zip(results, pairs)
     )
 
 
+def training_tiers(kind: str, checkpoint: str | None) -> list[str]:
+    """The tiers of the last training run behind a checkpoint, from its card."""
+    card = load_card(resolve(kind, checkpoint))
+    return list(card.training.get("config", {}).get("tiers") or [])
+
+
+def cell(right: int, n: int, left_out: bool) -> str:
+    low, high = wilson_interval(right, n)
+    mark = "*" if left_out else " "
+    return f"{right / n:5.0%}{mark} [{low:.2f}, {high:.2f}]"
+
+
+def validate(
+    kind: str, families: list[Family], checkpoints: list[str], n: int, seed: int, solver_options
+) -> dict[str, dict[str, float]]:
+    """Print the table (families as rows, checkpoints as columns); return the shares."""
+    sets = {family.name: family.draw(n, seed) for family in families}
+    shares: dict[str, dict[str, float]] = {}
+    width = max(len(family.name) for family in families)
+    print(f"{'family':<{width}}  " + "  ".join(f"{c[-28:]:>24}" for c in checkpoints))
+    rows = {family.name: f"{family.name:<{width}}" for family in families}
+    for checkpoint in checkpoints:
+        path = None if checkpoint == "shipped" else checkpoint
+        tiers = training_tiers(kind, path)
+        solver = load_solver(kind, path, **solver_options)
+        start = time.perf_counter()
+        shares[checkpoint] = {}
+        for family in families:
+            pairs = sets[family.name]
+            right = score(solver, pairs)
+            shares[checkpoint][family.name] = right / len(pairs)
+            rows[family.name] += "  " + cell(right, len(pairs), not family.in_mix(tiers))
+        print(f"# {checkpoint}: {time.perf_counter() - start:.0f} s, training tiers {tiers}")
+    print("\n".join(rows.values()))
+    for checkpoint, by_family in shares.items():
+        worst = min(by_family, key=by_family.get)
+        print(f"worst family of {checkpoint}: {worst} {by_family[worst]:.0%}")
+    return shares
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--kind", required=True)
-    p.add_argument("--tiers", help="comma-separated tiers (default: all of the kind's)")
-    p.add_argument("--n", type=int, default=100, help="puzzles per tier")
+    p.add_argument("--kind", required=True, choices=sorted(FAMILIES))
+    p.add_argument("--families", help="comma-separated family names (default: all of the kind's)")
+    p.add_argument("--n", type=int, default=100, help="puzzles per family")
     p.add_argument("--checkpoints", default="shipped", help="comma-separated; shipped = ours")
-    p.add_argument("--views", type=int, default=1)
+    p.add_argument("--views", type=int, default=1, help="test-time views per puzzle")
+    p.add_argument("--retry-views", type=int, default=0, help="views per retry round for misses")
+    p.add_argument("--max-seconds", type=float, default=0, help="budget per puzzle (0: none)")
     p.add_argument("--seed", type=int, default=VALIDATION_SEED)
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
-    kind = get_kind(args.kind)
-    tiers = args.tiers.split(",") if args.tiers else list(kind.tiers)
-    sets = {tier: validation_set(kind, tier, args.n, args.seed) for tier in tiers}
-    for checkpoint in args.checkpoints.split(","):
-        path = None if checkpoint == "shipped" else checkpoint
-        solver = load_solver(args.kind, path, args.device, args.views, retry_views=0, max_seconds=0)
-        start = time.perf_counter()
-        cells = []
-        for tier, pairs in sets.items():
-            right = score(solver, pairs)
-            low, high = wilson_interval(right, len(pairs))
-            cells.append(f"{tier} {right / len(pairs):.0%} [{low:.2f}, {high:.2f}]")
-        seconds = time.perf_counter() - start
-        print(f"{checkpoint} ({args.views} view(s), {seconds:.0f} s): " + "; ".join(cells))
+    families = FAMILIES[args.kind]()
+    if args.families:
+        wanted = args.families.split(",")
+        unknown = set(wanted) - {f.name for f in families}
+        if unknown:
+            p.error(f"unknown families {sorted(unknown)}; known: {[f.name for f in families]}")
+        families = [f for f in families if f.name in wanted]
+    options = {
+        "device": args.device,
+        "views": args.views,
+        "retry_views": args.retry_views,
+        "max_seconds": args.max_seconds,
+    }
+    validate(args.kind, families, args.checkpoints.split(","), args.n, args.seed, options)
 
 
 if __name__ == "__main__":

@@ -589,3 +589,24 @@ def test_fuzz_parse_only_raises_puzzle_error_and_is_fast():
         slowest = max(slowest, elapsed)
     print(f"\nfuzz: {len(inputs)} inputs, {accepted} parsed, slowest call {slowest * 1000:.1f} ms")
     assert accepted > 0
+
+
+@pytest.mark.parametrize("border", [(2, 0, 2, 0), (0, 2, 1, 2), (1, 1, 1, 1), (2, 2, 2, 2)])
+def test_borders_of_any_thickness_keep_the_route_length_asked(border):
+    rng = random.Random(str(border))
+    for style in ("perfect", "braided", "random_walls"):
+        need = 60
+        puzzle, solution = M.generate_maze(rng, 30, 29, style, min_path=need, border=border)
+        grid = puzzle.grid
+        top, bottom, left, right = border
+        assert all(code == WALL for row in grid[:top] + grid[len(grid) - bottom :] for code in row)
+        assert all(code == WALL for row in grid for code in row[:left] + row[len(row) - right :])
+        assert path_cells(solution) >= need and M.verify(puzzle, solution)
+
+
+def test_random_walls_reach_dense_and_sparse_wall_shares():
+    rng = random.Random(11)
+    for fraction in (0.0, 0.55):
+        puzzle, solution = M.generate_maze(rng, 24, 24, "random_walls", wall_fraction=fraction)
+        walls = sum(row.count(WALL) for row in puzzle.grid) / (24 * 24)
+        assert M.verify(puzzle, solution) and abs(walls - fraction) < 0.25

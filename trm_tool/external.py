@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .puzzles import Puzzle, PuzzleError, PuzzleKind
+from .puzzles.base import SHARED_ENV, shared_dir
 from .puzzles import maze as maze_kind
 
-SHARED_ENV = "TRM_SHARED_DIR"
-"""Where the shared benchmarks live, if not beside this checkout (`../shared`)."""
 NAMED_FILES = {"magictour": ("sudoku", "benchmarks/sudoku/magictour_top1465.txt")}
 MAZE_DATASET_ALGORITHMS = (
     "dfs",
@@ -60,11 +59,6 @@ class PuzzleSet:
     name: str
     source: str
     puzzles: list[Puzzle]
-
-
-def shared_dir() -> Path:
-    """The shared folder beside the project (or $TRM_SHARED_DIR)."""
-    return Path(os.environ.get(SHARED_ENV) or Path(__file__).resolve().parents[2] / "shared")
 
 
 def set_names(kind: str) -> list[str]:

@@ -8,9 +8,11 @@ protocol, so adding a kind never touches them.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 import torch
@@ -19,6 +21,15 @@ Grid = list[list[int]]
 
 MAX_TEXT_CHARS = 200_000
 """Longest puzzle text any parser reads; longer input is refused before any work is done."""
+
+
+SHARED_ENV = "TRM_SHARED_DIR"
+"""Where the shared folder (benchmarks, training material) lives, if not beside this checkout."""
+
+
+def shared_dir() -> Path:
+    """The shared folder beside the project (`../shared`), or $TRM_SHARED_DIR."""
+    return Path(os.environ.get(SHARED_ENV) or Path(__file__).resolve().parents[3] / "shared")
 
 
 class PuzzleError(ValueError):

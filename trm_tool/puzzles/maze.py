@@ -61,7 +61,9 @@ _TIER_SIDES = {"small": (6, 12), "medium": (13, 20), "large": (21, 30), "hard": 
 HARD_MIN_PATH = 111
 """Hard mazes need more than 110 path cells (the Maze-Hard threshold)."""
 _HARD_EXTRA_PATH = 29
-_BRAID_FRACTION = 0.5
+_BRAID_SHARES = (0.1, 0.9)
+_WALL_FRACTIONS = (0.1, 0.55)
+"""Wall share of random_walls mazes; denser than about 55% rarely leaves long routes."""
 _MAX_ATTEMPTS = 10_000
 
 _REPR = reprlib.Repr()
@@ -657,6 +659,7 @@ def generate_maze(
     wall_fraction: float | None = None,
     min_path: int | None = None,
     ring: bool | None = None,
+    border: tuple[int, int, int, int] | None = None,
     far_ends: bool | None = None,
     ties: bool | None = None,
 ) -> tuple[Puzzle, Grid]:
@@ -664,13 +667,15 @@ def generate_maze(
 
     Styles: perfect (recursive backtracker: long 1-cell corridors, one route between any two
     cells), branching (the same grown from random points: many short dead ends), braided
-    (perfect with about half its dead ends opened into loops), percolated (rooms on a lattice,
+    (perfect with 10-90% of its dead ends opened into loops), percolated (rooms on a lattice,
     each wall between two rooms opened at random, over a perfect maze or over nothing: pillar
     grids with many loops and many shortest routes), rooms (recursive division into
     rooms joined by doors), random_walls (each cell a wall with probability `wall_fraction`,
-    default 0.2..0.5) and open_field (open ground with a few wall bars).
+    default 0.1..0.55) and open_field (open ground with a few wall bars).
 
-    The options left at None are drawn at random: `ring`, a wall all around (needs sides >= 5);
+    The options left at None are drawn at random: `ring`, a wall all around (needs sides >= 5),
+    `border` (top, bottom, left, right), its thickness on each side, 0-2 cells (a ring drawn at
+    random is 1 cell all around or 1-2 cells a side, some sides bare);
     `far_ends`, S on the rim of its region and G farthest from it, or else S anywhere and G any
     cell at least `min_path` path cells away; `ties`, whether several shortest routes may stay
     (else rival routes are walled off, which never changes the route's length). Where there are
@@ -688,10 +693,9 @@ def generate_maze(
         raise ValueError(f"A {style} maze needs a side of at least 3; got {height}x{width}.")
     need = (height + width) // 4 if min_path is None else min_path
     for _ in range(_MAX_ATTEMPTS):
-        with_ring = _draw(rng, ring) and min(height, width) >= 5
-        grid = _layout(rng, height - 2 * with_ring, width - 2 * with_ring, style, wall_fraction)
-        if with_ring:
-            grid = _add_ring(grid)
+        top, bottom, left, right = _border(rng, height, width, ring, border)
+        inner = height - top - bottom, width - left - right
+        grid = _add_border(_layout(rng, *inner, style, wall_fraction), top, bottom, left, right)
         ends = _place_ends(rng, grid, need, _draw(rng, far_ends))
         if ends is None:
             continue
@@ -725,7 +729,7 @@ def _layout(
 ) -> Grid:
     """Walls and open cells only."""
     if style == "random_walls":
-        fraction = rng.uniform(0.2, 0.5) if wall_fraction is None else wall_fraction
+        fraction = rng.uniform(*_WALL_FRACTIONS) if wall_fraction is None else wall_fraction
         return [
             [WALL if rng.random() < fraction else OPEN for _ in range(width)] for _ in range(height)
         ]
@@ -743,10 +747,32 @@ def _layout(
     return grid
 
 
-def _add_ring(grid: Grid) -> Grid:
-    """The grid inside a one-cell wall all around."""
-    width = len(grid[0]) + 2
-    return [[WALL] * width] + [[WALL, *row, WALL] for row in grid] + [[WALL] * width]
+def _border(
+    rng: random.Random,
+    height: int,
+    width: int,
+    ring: bool | None,
+    border: tuple[int, int, int, int] | None,
+) -> tuple[int, int, int, int]:
+    """Wall thickness on the top, bottom, left and right: as given; none without a ring; one
+    cell all around for a ring asked for; a ring drawn at random is that half the time, else
+    0-2 cells on each side. Never leaves less than 3 cells inside."""
+    if border is None:
+        with_ring = _draw(rng, ring) and min(height, width) >= 5
+        border = (with_ring,) * 4
+        if with_ring and ring is None and rng.random() < 0.5:
+            border = tuple(rng.randint(0, 2) for _ in range(4))
+    top, bottom, left, right = border
+    if height - top - bottom < 3 or width - left - right < 3:
+        return 0, 0, 0, 0
+    return top, bottom, left, right
+
+
+def _add_border(grid: Grid, top: int, bottom: int, left: int, right: int) -> Grid:
+    """The grid inside walls of the given thickness on each side."""
+    width = len(grid[0]) + left + right
+    rows = [[WALL] * left + row + [WALL] * right for row in grid]
+    return [[WALL] * width for _ in range(top)] + rows + [[WALL] * width for _ in range(bottom)]
 
 
 def _lattice(rng: random.Random, side: int) -> range:
@@ -789,9 +815,11 @@ def _adjacent_rooms(grid: Grid, r: int, c: int) -> list[Cell]:
 
 
 def _braid(rng: random.Random, grid: Grid, rooms: list[Cell]) -> None:
-    """Open a wall out of about half the dead ends, turning the maze's tree into loops."""
+    """Open a wall out of a share of the dead ends (drawn per maze, 10-90%), turning the
+    maze's tree into loops."""
+    share = rng.uniform(*_BRAID_SHARES)
     for r, c in rooms:
-        if len(_neighbours(grid, (r, c))) != 1 or rng.random() >= _BRAID_FRACTION:
+        if len(_neighbours(grid, (r, c))) != 1 or rng.random() >= share:
             continue
         closed = [
             (y, x)

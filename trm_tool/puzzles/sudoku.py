@@ -17,12 +17,13 @@ import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
 
-from .base import Grid, Puzzle, PuzzleError, require_text
+from .base import SHARED_ENV, Grid, Puzzle, PuzzleError, require_text, shared_dir
 
 NAME = "sudoku"
 VOCAB_SIZE = 11
@@ -1112,10 +1113,14 @@ def generate(rng: random.Random, tier: str) -> tuple[Puzzle, Grid]:
     singles: 36-45 givens, easy: 28-35, medium: as few as singles allow (about 22-28); all
     three are solved by naked and hidden singles alone. hard: 1-2 guesses, extreme: 3 or more,
     deep: DEEP_GUESSES or more (see `difficulty`), all minimal (no given can be removed).
+    The SPARSE_TIERS are drawn from Royle's 17-given collection instead (`sparse_puzzle`).
     Deterministic given `rng`."""
+    if tier in SPARSE_TIERS:
+        return sparse_puzzle(rng, tier)
     rule = _TIER_RULES.get(tier)
     if rule is None:
-        raise PuzzleError(f"Unknown Sudoku tier {tier!r}; expected one of: {', '.join(TIERS)}.")
+        known = ", ".join(TIERS + SPARSE_TIERS)
+        raise PuzzleError(f"Unknown Sudoku tier {tier!r}; expected one of: {known}.")
     low, high = rule.guesses
     while True:
         solution = _random_solution(rng)
@@ -1125,6 +1130,77 @@ def generate(rng: random.Random, tier: str) -> tuple[Puzzle, Grid]:
             report = _solve_cells(puzzle, 2, DEFAULT_NODE_LIMIT)
             if report.status == "unique" and low <= report.guesses <= high:
                 return Puzzle(kind=NAME, grid=_grid(puzzle)), _grid(solution)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sparse puzzles: Royle's 17-given collection (training material in ../shared/data)
+
+
+SPARSE_TIERS = ("royle17", "sparse", "royle17-validation", "sparse-validation")
+"""royle17: a 17-given puzzle of the collection's training part; sparse: the same plus 1-13
+cells of its own solution (18-30 givens, still unique); the -validation tiers draw the same
+from the held-out part, which training never sees. Every draw is seen under a random Sudoku
+symmetry."""
+ROYLE17_FILE = "data/sudoku/royle17.txt"
+MAGICTOUR_FILE = "benchmarks/sudoku/magictour_top1465.txt"
+ROYLE17_VALIDATION_EVERY = 25
+"""One puzzle in 25 (by a hash of its line) is validation: about 1,960 of 49,091."""
+_SPARSE_EXTRA_GIVENS = (1, 13)
+
+
+def _is_validation_line(line: str) -> bool:
+    digest = hashlib.blake2b(line.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % ROYLE17_VALIDATION_EVERY == 0
+
+
+def _read_lines(relative: str) -> list[str]:
+    path = shared_dir() / relative
+    if not path.is_file():
+        raise PuzzleError(
+            f"{path} is missing: sparse Sudoku tiers read the shared folder beside the checkout "
+            f"(or ${SHARED_ENV})."
+        )
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@cache
+def royle17_split() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(training, validation) lines of royle17.txt, split by a hash of each line."""
+    lines = _read_lines(ROYLE17_FILE)
+    training = tuple(line for line in lines if not _is_validation_line(line))
+    validation = tuple(line for line in lines if _is_validation_line(line))
+    return training, validation
+
+
+@cache
+def forbidden_keys() -> frozenset[str]:
+    """Canonical keys no training draw may have: the validation part and magictour (a test
+    set). Keys are equal under every Sudoku symmetry, so no relabelled copy slips through."""
+    _, validation = royle17_split()
+    lines = list(validation) + _read_lines(MAGICTOUR_FILE)
+    return frozenset(canonical_key(_grid([_cell_value(ch) for ch in line])) for line in lines)
+
+
+def sparse_puzzle(rng: random.Random, tier: str) -> tuple[Puzzle, Grid]:
+    """A puzzle of one of the SPARSE_TIERS and its solution (see SPARSE_TIERS)."""
+    training, validation = royle17_split()
+    held_out = tier.endswith("-validation")
+    lines = validation if held_out else training
+    while True:
+        cells = [_cell_value(ch) for ch in rng.choice(lines)]
+        report = _solve_cells(cells, 1, DEFAULT_NODE_LIMIT)
+        if not report.solutions:
+            continue
+        solution = report.solutions[0]
+        if tier.startswith("sparse"):
+            blanks = [i for i in range(81) if cells[i] == 0]
+            for i in rng.sample(blanks, rng.randint(*_SPARSE_EXTRA_GIVENS)):
+                cells[i] = solution[i]
+        if not held_out and canonical_key(_grid(cells)) in forbidden_keys():
+            continue
+        augmentation = random_augmentation(rng)
+        puzzle = Puzzle(kind=NAME, grid=augmentation.apply(_grid(cells)))
+        return puzzle, augmentation.apply(_grid(solution))
 
 
 # ---------------------------------------------------------------------------------------------
