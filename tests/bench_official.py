@@ -26,7 +26,13 @@ import torch
 from trm_tool import load_solver
 from trm_tool.cli import main as trm_tool
 from trm_tool.model import TRM, count_parameters
-from trm_tool.official import KIND_RECIPE, RECIPE, OfficialConfig, official_key, to_trm_config
+from trm_tool.official_weights import (
+    KIND_RECIPE,
+    RECIPE,
+    OfficialConfig,
+    official_key,
+    to_trm_config,
+)
 from trm_tool.puzzles import sudoku
 
 PAPER_SUDOKU = {

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from trm_tool import checkpoint, load_solver, official
+from trm_tool import checkpoint, load_solver, official_tokens, official_weights
 from trm_tool.checkpoint import CheckpointError
 from trm_tool.cli import main
-from trm_tool.model import TRM
+from trm_tool.encodings import kind_for
+from trm_tool.model import TRM, TRMConfig
 from trm_tool.puzzles import get_kind
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "official_trm"
@@ -133,7 +134,7 @@ def test_config_is_inferred_from_shapes_and_the_recipe(tmp_path):
     source = FIXTURES / "sudoku_mlp_pe16" / "checkpoint.pt"
     bare = tmp_path / "step_100"
     bare.write_bytes(source.read_bytes())
-    ours, _, config, assumed = official.import_checkpoint(bare)
+    ours, _, config, assumed = official_weights.import_checkpoint(bare)
     assert (ours.hidden, ours.n_blocks, ours.mixer, ours.grid_shape) == (64, 1, "mlp_t", (9, 9))
     assert (ours.n_puzzles, ours.puzzle_prefix_len, ours.puzzle_embed_dim) == (1, 16, 64)
     assert (ours.n_improve_steps, ours.n_latent_steps, ours.max_supervision_steps) == (3, 6, 16)
@@ -227,10 +228,10 @@ def test_settings_our_model_does_not_compute_are_refused():
 def test_official_sudoku_and_maze_ids_are_ours():
     line = "4.....8.5.3..........7......2.....6.....8.4......1.......6.3.7.5..2.....1.4......"
     sudoku = get_kind("sudoku")
-    assert torch.equal(official.sudoku_tokens(line), sudoku.encode(sudoku.parse(line).grid))
+    assert torch.equal(official_tokens.sudoku_tokens(line), sudoku.encode(sudoku.parse(line).grid))
     rows = ["#####", "#S  #", "# # #", "#  G#", "#####"]
     maze = get_kind("maze")
-    tokens = official.maze_tokens("".join(rows))
+    tokens = official_tokens.maze_tokens("".join(rows))
     assert torch.equal(tokens, maze.encode(maze.parse("\n".join(rows)).grid))
     assert tokens[1].tolist() == [1, 3, 2, 2, 1]  # wall, start, open, open, wall
 
@@ -242,9 +243,9 @@ def test_official_arc_canvas_round_trips_the_fixture_inputs():
     _, inputs, _ = fixture("arc_att")
     for flat in inputs["inputs"]:
         tokens = torch.tensor(flat).view(5, 5)
-        grid = official.arc_grid(tokens)
-        assert torch.equal(official.arc_tokens(grid, side=5), tokens)
-    first = official.arc_grid(torch.tensor(inputs["inputs"][0]).view(5, 5))
+        grid = official_tokens.arc_grid(tokens)
+        assert torch.equal(official_tokens.arc_tokens(grid, side=5), tokens)
+    first = official_tokens.arc_grid(torch.tensor(inputs["inputs"][0]).view(5, 5))
     assert (len(first), len(first[0])) == (3, 4)
 
 
@@ -252,15 +253,29 @@ def test_official_arc_translation_keeps_the_grid_and_marks():
     grid = [[1, 2], [3, 4], [5, 6]]
     rng = random.Random(0)
     for _ in range(20):
-        top, left = official.arc_translation(rng, [grid, [[0] * 4]], side=6)
+        top, left = official_tokens.arc_translation(rng, [grid, [[0] * 4]], side=6)
         assert 0 <= top <= 3 and 0 <= left <= 2
-        tokens = official.arc_tokens(grid, 6, (top, left))
+        tokens = official_tokens.arc_tokens(grid, 6, (top, left))
         assert tokens[top : top + 3, left : left + 2].tolist() == [[3, 4], [5, 6], [7, 8]]
         if top + 3 < 6:
             assert tokens[top + 3, left : left + 2].tolist() == [1, 1]
         assert int((tokens == 1).sum()) == (2 if top + 3 < 6 else 0) + (3 if left + 2 < 6 else 0)
     with pytest.raises(Exception, match="does not fit"):
-        official.arc_tokens(grid, 6, (4, 0))
+        official_tokens.arc_tokens(grid, 6, (4, 0))
+
+
+def test_the_card_encoding_picks_the_kind_a_model_is_fed_through():
+    """Official Sudoku and maze ids are ours, so those kinds are used as they are; an official
+    ARC model gets the official canvas, our ARC models our own encoding."""
+    config = TRMConfig(vocab_size=12, grid_shape=(6, 6))
+    for name in ("sudoku", "maze", "arc"):
+        assert kind_for(get_kind(name), "trm-tool", config) is get_kind(name)
+    for name in ("sudoku", "maze"):
+        assert kind_for(get_kind(name), "official", config) is get_kind(name)
+    arc = kind_for(get_kind("arc"), "official", config)
+    grid = [[1, 2], [3, 4], [5, 6]]
+    assert torch.equal(arc.encode(grid), official_tokens.arc_tokens(grid, 6))
+    assert arc.decode(arc.encode(grid)) == grid and arc.name == "arc"
 
 
 # ---------------------------------------------------------------- the command and the solver
@@ -322,12 +337,12 @@ def test_load_solver_feeds_official_arc_models_the_official_canvas(tmp_path):
     out = import_dir("arc_att", tmp_path)
     solver = load_solver("arc", checkpoint=out, device="cpu")
     canvases = [torch.tensor(flat).view(5, 5) for flat in inputs["inputs"]]
-    grids = [official.arc_grid(c) for c in canvases]
+    grids = [official_tokens.arc_grid(c) for c in canvases]
     assert all(torch.equal(solver.kind.encode(g), c) for g, c in zip(grids, canvases))
     ids = inputs["puzzle_identifiers"]
     tokens = [p[0] for p in solver.predict(grids, None, ids, early_halting=False)]
     assert [t.flatten().tolist() for t in tokens] == expected["steps_log"][-1]["preds"]
-    assert solver.kind.decode(tokens[0]) == official.arc_grid(tokens[0])
+    assert solver.kind.decode(tokens[0]) == official_tokens.arc_grid(tokens[0])
 
 
 @needs_fixtures

@@ -3,7 +3,8 @@
 `<stem>.safetensors` holds the weights; `<stem>.json` holds the card: the architecture config,
 what the model was trained on and with what compute, held-out accuracy with the command that
 measured it, and the sha256 of the weights file, checked on every load. Checkpoints of the
-official TRM code are converted once into this format (`import_official`, official.py).
+official TRM code are read by `import_official` (official_weights.py) and converted once
+into this format by `trm-tool import-official` (official.py).
 """
 
 from __future__ import annotations
@@ -18,13 +19,11 @@ from pydantic import BaseModel, Field, ValidationError
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .errors import CheckpointError
 from .model import TRM, TRMConfig, count_parameters
+from .official_weights import import_checkpoint
 
 SHIPPED_DIR = Path(__file__).parent / "checkpoints"
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint is missing, corrupted, or does not match its model card."""
 
 
 class HeldOutResult(BaseModel):
@@ -168,8 +167,6 @@ def import_official(
     running code from the file; CheckpointError says which keys or shapes do not fit.
     `config`: the official config (dict, all_config.yaml or JSON); default: all_config.yaml
     next to the file, else inferred from shapes. `kind`: default from the vocabulary."""
-    from .official import import_checkpoint
-
     ours, state, _, _ = import_checkpoint(path, config, kind)
     return ours, state
 
