@@ -1,5 +1,7 @@
 """The `trm-tool` command line with the shipped Sudoku and maze checkpoints."""
 
+import argparse
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +37,8 @@ def test_solve_prints_a_verified_path_for_the_small_maze_example():
 def test_solve_reads_stdin_and_detects_the_kind():
     run = trm_tool("solve", "-", "--json", stdin=EXAMPLE.read_text())
     assert run.returncode == 0, run.stderr
-    assert '"kind": "sudoku"' in run.stdout and '"verified": true' in run.stdout
+    result = json.loads(run.stdout)
+    assert result["kind"] == "sudoku" and result["verified"] is True
 
 
 def test_bad_puzzle_is_a_clear_error_not_a_traceback():
@@ -65,3 +68,54 @@ def test_bench_records_its_numbers_and_command_in_the_model_card(tmp_path):
     concurrency = card.training["concurrency"]
     assert concurrency["calls"] == 32 and concurrency["mean_batch"] >= 1
     assert f"{concurrency['gain']:.2f}x" in run.stdout
+
+
+def test_solve_reads_a_file_given_as_its_path():
+    run = trm_tool("solve", str(EXAMPLE))  # the path, not the text: the kind is detected
+    assert run.returncode == 0, run.stderr
+    assert "[verified;" in run.stdout and run.stdout.count("|") == 18
+
+
+def test_a_text_that_is_no_file_is_still_the_puzzle():
+    line = "".join(c for c in EXAMPLE.read_text() if c in "123456789.")
+    assert len(line) == 81 and not Path(line).exists()
+    run = trm_tool("solve", line)
+    assert run.returncode == 0, run.stderr
+    assert "[verified;" in run.stdout
+
+
+def test_json_output_is_one_compact_line():
+    run = trm_tool("solve", "--json", str(MAZE_EXAMPLE))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("\n") == 1 and ": " not in run.stdout  # not one number per line
+    result = json.loads(run.stdout)
+    assert result["kind"] == "maze" and result["verified"] is True
+    assert len(result["grid"]) == len(MAZE_EXAMPLE.read_text().splitlines())
+
+
+def test_one_step_and_one_view_are_singular():
+    run = trm_tool("solve", str(EXAMPLE), "--views", "1", "--max-steps", "1", "--retry-views", "0")
+    assert run.returncode in (0, 3), run.stderr  # 3: the answer did not verify
+    assert "; 1 step; 1 view;" in run.stdout
+
+
+def test_every_argument_has_help_and_the_budget_help_names_each_kinds_default():
+    from trm_tool.cli import build_parser
+    from trm_tool.puzzles import KIND_NAMES, get_kind
+    from trm_tool.solver import MAX_SECONDS
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in commands.choices.items():
+        for action in parser._actions:
+            assert action.help, f"trm-tool {name} {'/'.join(action.option_strings)} has no help"
+    budget = next(a for a in commands.choices["solve"]._actions if a.dest == "max_seconds").help
+    for kind in KIND_NAMES:
+        seconds = get_kind(kind).default_max_seconds or MAX_SECONDS
+        assert f"{kind} {seconds:g} s" in budget
+    assert "arc 120 s" in budget  # the one kind with its own budget today
+
+
+def test_train_help_names_trm_tool_train():
+    run = trm_tool("train", "--help")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("usage: trm-tool train")

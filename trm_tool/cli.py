@@ -6,20 +6,44 @@ import argparse
 import json
 import shlex
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .checkpoint import CheckpointError
-from .puzzles import KIND_NAMES, PuzzleError
-from .solver import RETRY_VIEWS
+from .puzzles import KIND_NAMES, PuzzleError, get_kind
+from .solver import MAX_SECONDS, RETRY_VIEWS
 
 if TYPE_CHECKING:
     from .tool import SolverPool
 
 
 RETRY_HELP = "fresh views per retry round while no view verifies (0: no retries)"
-BUDGET_HELP = (
-    "time budget per puzzle in seconds (default: the kind's, 2 s for Sudoku and mazes; 0: none)"
-)
+DEVICE_HELP = "auto (CUDA when present, else CPU), cpu, cuda or cuda:N"
+VIEWS_HELP = "test-time augmentation views voted over"
+
+
+def budget_help() -> str:
+    """The --max-seconds help, with each kind's default budget."""
+    defaults = ", ".join(
+        f"{name} {get_kind(name).default_max_seconds or MAX_SECONDS:g} s" for name in KIND_NAMES
+    )
+    return f"time budget per puzzle in seconds (default: the kind's: {defaults}; 0: none)"
+
+
+def puzzle_text(argument: str) -> str:
+    """The puzzle argument of `solve`: - reads stdin, an existing file is read, anything else
+    is the puzzle itself."""
+    if argument == "-":
+        return sys.stdin.read()
+    try:
+        is_file = Path(argument).is_file()
+    except (OSError, ValueError):  # a long or odd puzzle text is no file name
+        is_file = False
+    return Path(argument).read_text(errors="replace") if is_file else argument
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def print_progress(progress) -> None:
@@ -36,7 +60,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from .solver import load_solver
     from .tool import fit_line
 
-    text = sys.stdin.read() if args.puzzle == "-" else args.puzzle
+    text = puzzle_text(args.puzzle)
     kind = args.kind
     if kind == "auto":
         from .puzzles import parse
@@ -53,13 +77,14 @@ def cmd_solve(args: argparse.Namespace) -> int:
     )
     result = solver.solve(text, progress=print_progress)
     if args.json:
-        print(result.model_dump_json(indent=2))
+        print(result.model_dump_json())  # one line: easy to pipe, grep or read back
         return 0
     print(result.solution_text)
     status = {True: "verified", False: "NOT verified", None: "no exact check for this kind"}
     print(
         f"\n[{status[result.verified]}; confidence {result.confidence:.2f}; "
-        f"{result.steps} steps; {result.views} views; {result.latency_ms:.0f} ms]"
+        f"{plural(result.steps, 'step')}; {plural(result.views, 'view')}; "
+        f"{result.latency_ms:.0f} ms]"
     )
     if result.cut_short:
         print(f"[cut short: {result.cut_short}]")
@@ -226,41 +251,57 @@ def _add_pool_args(parser: argparse.ArgumentParser) -> None:
         action="append",
         type=_kind_path,
         metavar="KIND=PATH",
-        help="default: the shipped checkpoints",
+        help="a kind's checkpoint file or directory, repeatable (default: the shipped ones)",
     )
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--views", type=int, default=8, help="test-time augmentation views")
-    parser.add_argument("--max-steps", type=int, help="supervision step budget")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    parser.add_argument("--views", type=int, default=8, help=VIEWS_HELP)
+    parser.add_argument(
+        "--max-steps", type=int, help="supervision steps per view (default: the model's)"
+    )
     parser.add_argument("--retry-views", type=int, default=RETRY_VIEWS, help=RETRY_HELP)
-    parser.add_argument("--max-seconds", type=float, help=BUDGET_HELP)
+    parser.add_argument("--max-seconds", type=float, help=budget_help())
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "train":
-        from .train import main as train_main
-
-        train_main(argv[1:])
-        return 0
+def build_parser() -> argparse.ArgumentParser:
+    """The `trm-tool` parser; `train` has its own (`trm-tool train --help`)."""
     parser = argparse.ArgumentParser(prog="trm-tool", description="Tiny Recursive Model tool")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("train", help="train a TRM (see `trm-tool train --help`)")
+    add_solve(sub)
+    add_bench(sub)
+    add_serving(sub)
+    add_import_official(sub)
+    return parser
 
-    solve = sub.add_parser("solve", help="solve one puzzle given as text (or - for stdin)")
-    solve.add_argument("puzzle")
-    solve.add_argument("--kind", default="auto", choices=[*KIND_NAMES, "auto"])
+
+def add_solve(sub: argparse._SubParsersAction) -> None:
+    solve = sub.add_parser("solve", help="solve one puzzle: a file, its text, or - for stdin")
+    solve.add_argument(
+        "puzzle", help="a file holding the puzzle, the puzzle text itself, or - to read stdin"
+    )
+    solve.add_argument(
+        "--kind", default="auto", choices=[*KIND_NAMES, "auto"], help="default: detect it"
+    )
     solve.add_argument("--checkpoint", help="default: the shipped checkpoint of the kind")
-    solve.add_argument("--device", default="auto")
-    solve.add_argument("--views", type=int, default=8, help="test-time augmentation views")
-    solve.add_argument("--max-steps", type=int, help="supervision step budget (may exceed 16)")
+    solve.add_argument("--device", default="auto", help=DEVICE_HELP)
+    solve.add_argument("--views", type=int, default=8, help=VIEWS_HELP)
+    solve.add_argument(
+        "--max-steps",
+        type=int,
+        help="supervision steps per view (default: the model's; may exceed 16)",
+    )
     solve.add_argument("--retry-views", type=int, default=RETRY_VIEWS, help=RETRY_HELP)
-    solve.add_argument("--max-seconds", type=float, help=BUDGET_HELP)
-    solve.add_argument("--json", action="store_true", help="print the full SolveResult")
+    solve.add_argument("--max-seconds", type=float, help=budget_help())
+    solve.add_argument(
+        "--json", action="store_true", help="print the whole SolveResult as one JSON line"
+    )
     solve.set_defaults(run=cmd_solve)
 
+
+def add_bench(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser("bench", help="held-out accuracy and speed of a checkpoint")
-    bench.add_argument("--kind", required=True, choices=KIND_NAMES)
-    bench.add_argument("--checkpoint")
+    bench.add_argument("--kind", required=True, choices=KIND_NAMES, help="the puzzle kind")
+    bench.add_argument("--checkpoint", help="default: the shipped checkpoint of the kind")
     bench.add_argument("--tier", help="comma-separated tiers (default: all)")
     bench.add_argument(
         "--n",
@@ -269,15 +310,19 @@ def main(argv: list[str] | None = None) -> int:
         help="held-out puzzles per tier (ARC: a seeded sample of evaluation tasks, 0 = all)",
     )
     bench.add_argument("--views", default="1,8", help="view counts to measure accuracy with")
-    bench.add_argument("--batches", default="1,64,256")
-    bench.add_argument("--max-steps", type=int)
+    bench.add_argument(
+        "--batches", default="1,64,256", help="comma-separated batch sizes to time the model at"
+    )
+    bench.add_argument(
+        "--max-steps", type=int, help="supervision steps per view (default: the model's)"
+    )
     bench.add_argument(
         "--retry-views",
         type=int,
         default=RETRY_VIEWS,
         help="also measure the most views plus this second round for misses (0: skip)",
     )
-    bench.add_argument("--device", default="auto")
+    bench.add_argument("--device", default="auto", help=DEVICE_HELP)
     bench.add_argument(
         "--set",
         help="comma-separated sets we did not generate, instead of the held-out tiers: "
@@ -291,16 +336,18 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument(
         "--views-external", type=int, default=8, help="views per call on --set/--file puzzles"
     )
-    bench.add_argument("--max-seconds", type=float, help=BUDGET_HELP)
+    bench.add_argument("--max-seconds", type=float, help=budget_help())
     bench.add_argument("--json", help="also write the report to this file")
     bench.add_argument(
         "--record", action="store_true", help="write the results into the model card"
     )
     bench.set_defaults(run=cmd_bench)
 
+
+def add_serving(sub: argparse._SubParsersAction) -> None:
     serve = sub.add_parser("serve", help="HTTP API (POST /v1/solve, /v1/tools, /metrics)")
     serve.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept remote clients")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, default=8000, help="the port to listen on")
     serve.add_argument("--max-body-kb", type=int, default=256, help="larger requests get 413")
     serve.add_argument("--timeout", type=float, default=30.0, help="seconds per solve, then 504")
     serve.add_argument("--max-in-flight", type=int, default=64, help="then 503 + Retry-After")
@@ -311,11 +358,13 @@ def main(argv: list[str] | None = None) -> int:
     _add_pool_args(mcp)
     mcp.set_defaults(run=cmd_mcp)
 
+
+def add_import_official(sub: argparse._SubParsersAction) -> None:
     imp = sub.add_parser(
         "import-official", help="convert a checkpoint of the official TRM code (read safely)"
     )
     imp.add_argument("path", help="the official checkpoint (step_N / .pt, or .safetensors)")
-    imp.add_argument("--kind", required=True, choices=KIND_NAMES)
+    imp.add_argument("--kind", required=True, choices=KIND_NAMES, help="the puzzle kind")
     imp.add_argument("--out", required=True, help="directory for <kind>.safetensors + card")
     imp.add_argument(
         "--config",
@@ -325,6 +374,15 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--identifiers", help="ARC: the dataset's identifiers.json (task names)")
     imp.set_defaults(run=cmd_import_official)
 
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "train":
+        from .train import main as train_main
+
+        train_main(argv[1:])
+        return 0
+    parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = argv
     try:
