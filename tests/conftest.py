@@ -6,7 +6,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from toykind import MirrorRecolour  # noqa: E402
+from toykind import toy_kind  # noqa: E402
 
 from trm_tool.model import TRMConfig  # noqa: E402
 from trm_tool.train import TrainConfig, train  # noqa: E402
@@ -16,7 +16,7 @@ from trm_tool.train import TrainConfig, train  # noqa: E402
 def toy_run(tmp_path_factory):
     """A tiny TRM trained for real on the toy kind (about 30 s on one core); shared."""
     torch.set_num_threads(1)
-    kind = MirrorRecolour()
+    kind = toy_kind()
     out = tmp_path_factory.mktemp("toy_run")
     config = TrainConfig(
         kind="toy",

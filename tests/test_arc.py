@@ -218,12 +218,12 @@ def test_parse_all_gives_one_puzzle_per_test_input():
     tests = [{"input": [[1]]}, {"input": [[2, 2]], "output": [[3]]}]
     train = [{"input": i, "output": o} for i, o in puzzle.examples]
     text = json.dumps({"id": "abc12345", "train": train, "test": tests})
-    puzzles = KIND.parse_all(text)
+    puzzles = arc.parse_all(text)
     assert [p.grid for p in puzzles] == [[[1]], [[2, 2]]]
     assert all(p.examples == puzzle.examples and p.task_id == "abc12345" for p in puzzles)
     assert KIND.parse(text).grid == [[1]]
     in_text = task_text(puzzle) + "\n\nTest input 2:\n33\nTest output 2:\n?"
-    assert [p.grid for p in KIND.parse_all(in_text)] == [puzzle.grid, [[3, 3]]]
+    assert [p.grid for p in arc.parse_all(in_text)] == [puzzle.grid, [[3, 3]]]
     keyed = json.dumps({"abc12345": {"train": train, "test": tests}})
     assert KIND.parse(keyed).task_id == "abc12345"
 
@@ -342,7 +342,7 @@ def test_no_corpus_trains_on_the_test_pairs_another_corpus_evaluates_on():
     """ARC-AGI-2's training split holds 376 of ARC-AGI-1's evaluation tasks, and ARC-AGI-2
     evaluates on a few ARC-AGI-1 training tasks: neither's test pairs are training material."""
     for trained_on, evaluated_on in (("arc2", "arc1"), ("arc1", "arc2")):
-        tasks, _ = arc._training_material(trained_on)
+        tasks, _ = arc.training_material(trained_on)
         seen = {repr((list(i), list(o))) for _, pairs in tasks for i, o in pairs}
         tests = {
             repr((list(i), list(o)))
@@ -453,14 +453,14 @@ def read_png(data: bytes) -> tuple[int, int, bytes]:
 
 def test_render_png_writes_a_valid_png(tmp_path):
     puzzle = Puzzle(kind="arc", grid=[[1] * 4] * 3, examples=[([[0]], [[0]])])
-    path = KIND.render_png(puzzle, [[2] * 2] * 5, tmp_path / "task.png")
+    path = arc.render_png(puzzle, [[2] * 2] * 5, tmp_path / "task.png")
     width, height, pixels = read_png(path.read_bytes())
     assert width > height > 5 * 16
     assert len(pixels) == height * (1 + 3 * width)
     assert all(pixels[y * (1 + 3 * width)] == 0 for y in range(height))
     assert bytes(PALETTE[1]) * 16 in pixels and bytes(PALETTE[2]) * 16 in pixels
     assert bytes(PALETTE[3]) * 16 not in pixels
-    bigger = KIND.render_png(puzzle, [[2] * 20] * 25, tmp_path / "bigger.png")
+    bigger = arc.render_png(puzzle, [[2] * 20] * 25, tmp_path / "bigger.png")
     big_width, big_height, _ = read_png(bigger.read_bytes())
     assert big_width > width and big_height > height
 

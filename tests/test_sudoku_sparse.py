@@ -9,8 +9,9 @@ from trm_tool.puzzles import sudoku as S
 from trm_tool.puzzles.base import shared_dir
 
 pytestmark = pytest.mark.skipif(
-    not (shared_dir() / S.ROYLE17_FILE).is_file() or not (shared_dir() / S.MAGICTOUR_FILE).is_file(),
-    reason="needs ../shared/data/sudoku/royle17.txt and the magictour benchmark beside the checkout",
+    not (shared_dir() / S.ROYLE17_FILE).is_file()
+    or not (shared_dir() / S.MAGICTOUR_FILE).is_file(),
+    reason="needs ../shared/data/sudoku/royle17.txt and the magictour benchmark beside it",
 )
 
 
@@ -33,16 +34,18 @@ def test_training_draws_are_unique_sparse_and_never_forbidden(tier):
     for _ in range(25):
         puzzle, solution = S.generate(rng, tier)
         assert low <= givens(puzzle.grid) <= high
-        report = S._solve_cells([d for row in puzzle.grid for d in row], 2, S.DEFAULT_NODE_LIMIT)
-        assert report.status == "unique" and report.solutions[0] == [d for r in solution for d in r]
+        report = S.solve_exact(puzzle.grid, max_solutions=2)
+        assert report.status == "unique" and report.solutions[0] == solution
         assert S.verify(puzzle, solution)
         assert S.canonical_key(puzzle.grid) not in forbidden
 
 
 def test_validation_draws_come_from_the_validation_part_only():
     _, validation = S.royle17_split()
-    keys = {S.canonical_key([[int(ch) for ch in line[r * 9 : r * 9 + 9]] for r in range(9)])
-            for line in validation}
+    keys = {
+        S.canonical_key([[int(ch) for ch in line[r * 9 : r * 9 + 9]] for r in range(9)])
+        for line in validation
+    }
     rng = random.Random(0)
     for _ in range(10):
         puzzle, solution = S.generate(rng, "royle17-validation")

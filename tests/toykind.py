@@ -1,66 +1,64 @@
 """A toy puzzle kind for training tests: mirror a small grid left-right and recolour it.
 
 Every answer cell depends on another cell's colour, so the network must mix positions, and a
-tiny TRM learns it in well under a minute on a CPU.
+tiny TRM learns it in well under a minute on a CPU. Like every kind, it is one PuzzleKind
+record of plain functions.
 """
 
 from __future__ import annotations
 
 import random
+from functools import partial
 
 import torch
 
-from trm_tool.puzzles.base import Grid, Identity, Puzzle, PuzzleError
+from trm_tool.puzzles.base import Grid, Identity, Puzzle, PuzzleError, PuzzleKind
 
 N_COLOURS = 5
+NAME = "toy"
 
 
-class MirrorRecolour:
-    name = "toy"
-    vocab_size = N_COLOURS + 1
-    tiers = ("4x4",)
-    format_help = "rows of digits 0-4"
+def solution(grid: Grid) -> Grid:
+    return [[(c + 1) % N_COLOURS for c in reversed(row)] for row in grid]
 
-    def __init__(self, side: int = 4):
-        self.side = side
 
-    def encode(self, grid: Grid) -> torch.Tensor:
-        return torch.tensor(grid, dtype=torch.long) + 1
+def generate(side: int, rng: random.Random, tier: str) -> tuple[Puzzle, Grid]:
+    grid = [[rng.randrange(N_COLOURS) for _ in range(side)] for _ in range(side)]
+    return Puzzle(kind=NAME, grid=grid), solution(grid)
 
-    def decode(self, tokens: torch.Tensor) -> Grid:
-        return (tokens - 1).clamp(min=0).tolist()
 
-    def solution(self, grid: Grid) -> Grid:
-        return [[(c + 1) % N_COLOURS for c in reversed(row)] for row in grid]
-
-    def generate(self, rng: random.Random, tier: str) -> tuple[Puzzle, Grid]:
-        grid = [[rng.randrange(N_COLOURS) for _ in range(self.side)] for _ in range(self.side)]
-        return Puzzle(kind=self.name, grid=grid), self.solution(grid)
-
-    def random_augmentation(self, rng: random.Random) -> Identity | VerticalFlip:
-        return rng.choice([Identity(), VerticalFlip()])
-
-    def parse(self, text: str) -> Puzzle:
-        if not isinstance(text, str):
-            raise PuzzleError("expected text")
+def parse(side: int, text: str) -> Puzzle:
+    if not isinstance(text, str):
+        raise PuzzleError("expected text")
+    try:
         rows = [[int(c) for c in line.strip()] for line in text.strip().splitlines()]
-        if len(rows) != self.side or any(len(r) != self.side for r in rows):
-            raise PuzzleError(f"expected {self.side} rows of {self.side} digits")
-        if any(c >= N_COLOURS for r in rows for c in r):
-            raise PuzzleError(f"colours are 0-{N_COLOURS - 1}")
-        return Puzzle(kind=self.name, grid=rows)
+    except ValueError:
+        raise PuzzleError("expected rows of digits") from None
+    if len(rows) != side or any(len(r) != side for r in rows):
+        raise PuzzleError(f"expected {side} rows of {side} digits")
+    if any(c >= N_COLOURS for r in rows for c in r):
+        raise PuzzleError(f"colours are 0-{N_COLOURS - 1}")
+    return Puzzle(kind=NAME, grid=rows)
 
-    def render(self, puzzle: Puzzle, grid: Grid) -> str:
-        return "\n".join("".join(str(c) for c in row) for row in grid)
 
-    def canonical_key(self, grid: Grid) -> str:
-        return str(grid)
+def render(puzzle: Puzzle, grid: Grid) -> str:
+    return "\n".join("".join(str(c) for c in row) for row in grid)
 
-    def canvas_shape(self, tier: str) -> tuple[int, int]:
-        return (self.side, self.side)
 
-    def verify(self, puzzle: Puzzle, grid: Grid) -> bool:
-        return grid == self.solution(puzzle.grid)
+def read_answer(side: int, puzzle: Puzzle, text: str) -> Grid:
+    return parse(side, text).grid
+
+
+def encode(grid: Grid) -> torch.Tensor:
+    return torch.tensor(grid, dtype=torch.long) + 1
+
+
+def decode(tokens: torch.Tensor) -> Grid:
+    return (tokens - 1).clamp(min=0).tolist()
+
+
+def random_augmentation(rng: random.Random) -> Identity | VerticalFlip:
+    return rng.choice([Identity(), VerticalFlip()])
 
 
 class VerticalFlip:
@@ -71,3 +69,25 @@ class VerticalFlip:
 
     def invert(self, grid: Grid) -> Grid:
         return self.apply(grid)
+
+
+def toy_kind(side: int = 4) -> PuzzleKind:
+    """The toy kind on side x side grids."""
+    return PuzzleKind(
+        name=NAME,
+        vocab_size=N_COLOURS + 1,
+        format_help="rows of digits 0-4",
+        tiers=(f"{side}x{side}",),
+        parse=partial(parse, side),
+        render=render,
+        verify=lambda puzzle, grid: grid == solution(puzzle.grid),
+        encode=encode,
+        decode=decode,
+        random_augmentation=random_augmentation,
+        generate=partial(generate, side),
+        canonical_key=str,
+        canvas_shape=lambda tier: (side, side),
+        question_text=lambda puzzle: render(puzzle, puzzle.grid),
+        read_answer=partial(read_answer, side),
+        solve_exact=lambda puzzle: solution(puzzle.grid),
+    )

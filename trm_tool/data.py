@@ -59,9 +59,8 @@ def held_out(kind: PuzzleKind, tier: str, n: int) -> tuple[tuple[Puzzle, Grid], 
 
     Kinds with a fixed evaluation split (ARC) give its first n test pairs (all when n is 0),
     whose outputs training never sees; generated kinds give n puzzles from a held-out seed."""
-    evaluation_puzzles = getattr(kind, "evaluation_puzzles", None)
-    if evaluation_puzzles is not None:
-        pairs = [(puzzle, answers[0]) for puzzle, answers in evaluation_puzzles(tier)]
+    if kind.evaluation_puzzles is not None:
+        pairs = [(puzzle, answers[0]) for puzzle, answers in kind.evaluation_puzzles(tier)]
         return tuple(pairs[:n] if n else pairs)
     if n < 1:
         raise ValueError(f"a held-out set of generated {kind.name} puzzles needs n >= 1, not {n}")
@@ -72,8 +71,9 @@ def held_out(kind: PuzzleKind, tier: str, n: int) -> tuple[tuple[Puzzle, Grid], 
 def training_task_ids(kind: PuzzleKind, tiers: list[str]) -> list[str]:
     """Ids of the tasks that get a learned embedding each: kinds whose training material is a
     fixed set of tasks (ARC) have them; generated kinds have none. Sorted: position = row."""
-    task_ids = getattr(kind, "training_task_ids", None)
-    return sorted({t for tier in tiers for t in task_ids(tier)}) if task_ids else []
+    if kind.training_task_ids is None:
+        return []
+    return sorted({t for tier in tiers for t in kind.training_task_ids(tier)})
 
 
 def task_rows(task_ids: list[str]) -> dict[str, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from .base import Grid, Puzzle, PuzzleError, PuzzleKind, require_text
+from .base import BrokenPuzzleError, Grid, Puzzle, PuzzleError, PuzzleKind, require_text
 
 KIND_NAMES: tuple[str, ...] = ("sudoku", "maze", "arc")
 AUTO_ORDER: tuple[str, ...] = ("arc", "sudoku", "maze")
@@ -20,17 +20,23 @@ def get_kind(name: str) -> PuzzleKind:
 
 
 def parse(kind: str, text: str) -> Puzzle:
-    """Read a puzzle of `kind` (or kind="auto": detect it) from text."""
+    """Read a puzzle of `kind` (or kind="auto": detect it) from text. With "auto", a text that
+    one kind recognises as its own but finds wrong (a Sudoku with a digit twice in a row)
+    gets that kind's reason first; other text gets every kind's reason."""
     if kind != "auto":
         return get_kind(kind).parse(text)
     require_text(text, "puzzle")
-    reasons = []
+    errors: dict[str, PuzzleError] = {}
     for name in AUTO_ORDER:
         try:
             return get_kind(name).parse(text)
         except PuzzleError as err:
-            reasons.append(f"{name}: {err}")
-    raise PuzzleError("Could not recognise the puzzle as any known kind. " + " | ".join(reasons))
+            errors[name] = err
+    broken = next((n for n, err in errors.items() if isinstance(err, BrokenPuzzleError)), None)
+    others = " | ".join(f"{name}: {err}" for name, err in errors.items() if name != broken)
+    if broken is not None:
+        raise BrokenPuzzleError(f"{errors[broken]} (Read as {broken}; the other kinds: {others})")
+    raise PuzzleError(f"Could not recognise the puzzle as any known kind. {others}")
 
 
 def render(puzzle: Puzzle, grid: Grid) -> str:
@@ -45,6 +51,7 @@ def verify(puzzle: Puzzle, grid: Grid) -> bool | None:
 
 __all__ = [
     "KIND_NAMES",
+    "BrokenPuzzleError",
     "Grid",
     "Puzzle",
     "PuzzleError",

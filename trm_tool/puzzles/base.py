@@ -1,16 +1,17 @@
-"""What every puzzle kind shares: the Puzzle value, the PuzzleKind protocol, PuzzleError.
+"""What every puzzle kind shares: the Puzzle value, the PuzzleKind record, PuzzleError, and
+small grid and text helpers.
 
 A puzzle kind owns everything about one kind of puzzle: reading it from text, turning grids
 into the model's tokens and back, writing answers in the user's own format, checking answers,
-augmenting, and generating training data. The solver, tool and evals only ever talk to this
-protocol, so adding a kind never touches them.
+augmenting, and generating training data.
 """
 
 from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,6 +35,11 @@ def shared_dir() -> Path:
 
 class PuzzleError(ValueError):
     """Bad puzzle input. The message says what was wrong and what is expected, for an LLM."""
+
+
+class BrokenPuzzleError(PuzzleError):
+    """The text holds a puzzle of this kind, but the puzzle itself is wrong (a Sudoku digit
+    twice in a row, a maze goal walled off): kind="auto" leads with this cause."""
 
 
 @dataclass(frozen=True)
@@ -70,68 +76,58 @@ class Augmentation(Protocol):
     def invert(self, grid: Grid) -> Grid: ...
 
 
-class PuzzleKind(Protocol):
-    """The one protocol every puzzle kind implements (see sudoku.py, maze.py, arc.py)."""
+@dataclass(frozen=True)
+class PuzzleKind:
+    """Everything about one kind of puzzle, as one record (see sudoku/, maze/, arc/): a new kind
+    is a new package whose `__init__.py` builds one of these. The solver, tool and evals only
+    ever read this record, so adding a kind never touches them."""
 
     name: str
     vocab_size: int
     """Token ids are 0..vocab_size-1; 0 is always padding."""
     format_help: str
     """A few lines on the accepted text formats; the LLM tool's docstring reuses it."""
-
-    def parse(self, text: str) -> Puzzle:
-        """Read a puzzle from text in any reasonable format; PuzzleError on bad input."""
-        ...
-
-    def render(self, puzzle: Puzzle, grid: Grid) -> str:
-        """Write a solution grid as text in the puzzle's own input format."""
-        ...
-
-    def verify(self, puzzle: Puzzle, grid: Grid) -> bool | None:
-        """True iff `grid` exactly solves `puzzle`; None where no exact check exists (ARC)."""
-        ...
-
-    def encode(self, grid: Grid) -> torch.Tensor:
-        """A grid (question or answer) as an [H, W] int64 tensor of token ids on the model's
-        canvas: Sudoku 9x9, ARC a 30x30 canvas with end-of-grid markers, a maze its own size.
-        The model sees tokens row-major with 2-D (row, column) positions, so grids of one shape
-        batch together and one set of weights serves every size."""
-        ...
-
-    def decode(self, tokens: torch.Tensor) -> Grid:
-        """The inverse of encode for an [H, W] tensor of (predicted) token ids."""
-        ...
-
-    def random_augmentation(self, rng: random.Random) -> Augmentation:
-        """A random symmetry of this kind, for training data and test-time voting."""
-        ...
-
-    def generate(self, rng: random.Random, tier: str) -> tuple[Puzzle, Grid]:
-        """A fresh puzzle of difficulty `tier` (one of `tiers`) and its solution grid."""
-        ...
-
-    def question_text(self, puzzle: Puzzle) -> str:
-        """The whole puzzle as text, as one would show it to an LLM."""
-        ...
-
-    def read_answer(self, puzzle: Puzzle, text: str) -> Grid:
-        """A solution grid read from free text (e.g. an LLM's reply); PuzzleError if none."""
-        ...
-
-    def solve_exact(self, puzzle: Puzzle) -> Grid | None:
-        """The classical exact solver's solution; None where none exists (ARC, unsolvable)."""
-        ...
-
-    def canonical_key(self, grid: Grid) -> str:
-        """A key equal for grids that are augmentations of each other (held-out dedup)."""
-        ...
-
-    def canvas_shape(self, tier: str) -> tuple[int, int]:
-        """The (H, W) every encoded grid of `tier` fits in (training batches pad to it)."""
-        ...
-
     tiers: tuple[str, ...]
     """Difficulty tiers `generate` accepts, easiest first."""
+
+    parse: Callable[[str], Puzzle]
+    """Read a puzzle from text in any reasonable format; PuzzleError on bad input."""
+    render: Callable[[Puzzle, Grid], str]
+    """Write a solution grid as text in the puzzle's own input format."""
+    verify: Callable[[Puzzle, Grid], bool | None]
+    """True iff a grid exactly solves the puzzle; None where no exact check exists (ARC)."""
+    encode: Callable[[Grid], torch.Tensor]
+    """A grid (question or answer) as an [H, W] int64 tensor of token ids on the model's
+    canvas: Sudoku 9x9, ARC a 30x30 canvas with end-of-grid markers, a maze its own size.
+    The model sees tokens row-major with 2-D (row, column) positions, so grids of one shape
+    batch together and one set of weights serves every size."""
+    decode: Callable[[torch.Tensor], Grid]
+    """The inverse of encode for an [H, W] tensor of (predicted) token ids."""
+    random_augmentation: Callable[[random.Random], Augmentation]
+    """A random symmetry of this kind, for training data and test-time voting."""
+    generate: Callable[[random.Random, str], tuple[Puzzle, Grid]]
+    """A fresh puzzle of difficulty `tier` (one of `tiers`) and its solution grid."""
+    canonical_key: Callable[[Grid], str]
+    """A key equal for grids that are augmentations of each other (held-out dedup)."""
+    canvas_shape: Callable[[str], tuple[int, int]]
+    """The (H, W) every encoded grid of a tier fits in (training batches pad to it)."""
+    question_text: Callable[[Puzzle], str]
+    """The whole puzzle as text, as one would show it to an LLM."""
+    read_answer: Callable[[Puzzle, str], Grid]
+    """A solution grid read from free text (e.g. an LLM's reply); PuzzleError if none."""
+    solve_exact: Callable[[Puzzle], Grid | None]
+    """The classical exact solver's solution; None where none exists (ARC, unsolvable)."""
+
+    default_max_seconds: float | None = None
+    """The time budget of one solve call when the caller gives none; None: the solver's."""
+    evaluation_puzzles: Callable[[str], list[tuple[Puzzle, list[Grid]]]] | None = None
+    """A fixed evaluation split per tier (ARC): (puzzle, expected outputs) per test input.
+    None for kinds whose held-out sets are generated."""
+    training_task_ids: Callable[[str], list[str]] | None = None
+    """Ids of the tasks of a tier that get a learned embedding row each (ARC); None for
+    generated kinds."""
+    read_csv: Callable[[str | Path], Iterator[tuple[Puzzle, Grid]]] | None = None
+    """Puzzles and solutions from a CSV file in the public datasets' layout, where one exists."""
 
 
 IDENTITY_NAME = "identity"
@@ -158,6 +154,16 @@ def require_text(text: object, what: str, max_chars: int = MAX_TEXT_CHARS) -> st
     if not text.strip():
         raise PuzzleError(f"The {what} text is empty.")
     return text
+
+
+ROW_LABEL = re.compile(r"^[ \t]*row[ \t]*[0-9]{1,2}[ \t]*:", re.IGNORECASE | re.MULTILINE)
+"""A label such as "row 1:" or "Row 9 :" before the cells of one grid row."""
+
+
+def blank_row_labels(text: str) -> str:
+    """The text with every row label turned into as many spaces: readers skip the labels while
+    every other character keeps its position (answers are written into the input's layout)."""
+    return ROW_LABEL.sub(lambda m: " " * len(m.group()), text)
 
 
 def transpose(grid: Grid) -> Grid:

@@ -1,0 +1,44 @@
+"""The exact check of an answer and the classical baseline solver (breadth-first search)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..base import Grid, Puzzle
+from .grid import OPEN, PATH, distances, endpoints, flat_index, path_coordinates, shortest_path
+
+
+def verify(puzzle: Puzzle, grid: Grid) -> bool:
+    """True iff `grid` is the puzzle with one shortest S-G route marked and nothing else changed.
+    Never raises: any malformed grid is simply not a solution."""
+    question = puzzle.grid
+    if not _same_shape_ints(grid, question):
+        return False
+    for row, question_row in zip(grid, question):
+        for code, asked in zip(row, question_row):
+            if code != asked and not (asked == OPEN and code == PATH):
+                return False
+    ends = endpoints(question)
+    if ends is None:
+        return False
+    shortest = distances(question, ends[0])[flat_index(question, ends[1])]
+    marked = sum(code == PATH for row in grid for code in row)
+    return shortest > 0 and marked == shortest - 1 and len(path_coordinates(grid)) == shortest + 1
+
+
+def _same_shape_ints(grid: Any, like: Grid) -> bool:
+    return (
+        isinstance(grid, list)
+        and len(grid) == len(like)
+        and all(
+            isinstance(row, list)
+            and len(row) == len(other)
+            and all(type(code) is int for code in row)
+            for row, other in zip(grid, like)
+        )
+    )
+
+
+def solve_exact(puzzle: Puzzle) -> Grid | None:
+    """The BFS shortest path (the classical baseline)."""
+    return shortest_path(puzzle.grid)
