@@ -236,6 +236,13 @@ def test_parse_records_glyphs_and_tolerates_layout_spaces():
     }
 
 
+@pytest.mark.parametrize("label", ["row {n}: ", "Row {n} :", "row {n}:"])
+def test_row_labels_are_read(label):
+    rows = ["#####", "#S..#", "##.##", "#..G#", "#####"]
+    text = "My maze:\n" + "\n".join(label.format(n=r + 1) + row for r, row in enumerate(rows))
+    assert M.parse(text).grid == M.parse("\n".join(rows)).grid
+
+
 def test_sudoku_is_not_a_maze():
     sudoku = (
         "53..7....\n6..195...\n.98....6.\n8...6...3\n4..8.3..1\n"

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from trm_tool.puzzles import get_kind
-from trm_tool.puzzles.base import Puzzle, PuzzleError
+from trm_tool.puzzles.base import BrokenPuzzleError, Puzzle, PuzzleError
 from trm_tool.puzzles.sudoku import (
     FORMAT_HELP,
     KIND,
@@ -189,6 +189,27 @@ def test_a_first_row_on_the_same_line_as_the_prose_is_read(lead, separator):
     assert puzzle.grid == grid_of(CLASSIC)
     answer = render(puzzle, grid_of(CLASSIC_SOLUTION))
     assert parse(answer).grid == grid_of(CLASSIC_SOLUTION) and lead not in answer
+
+
+@pytest.mark.parametrize("label", ["row {n}: ", "Row {n} :", "ROW {n}:\t", "  row {n}:"])
+@pytest.mark.parametrize("separator", ["", " "])
+def test_row_labels_are_read_and_kept_in_the_answer(label, separator):
+    rows = [separator.join(CLASSIC[r * 9 : r * 9 + 9]) for r in range(9)]
+    text = "Solve:\n" + "\n".join(label.format(n=r + 1) + row for r, row in enumerate(rows))
+    puzzle = parse(text)
+    assert puzzle.grid == grid_of(CLASSIC)
+    answer = render(puzzle, grid_of(CLASSIC_SOLUTION))
+    assert answer.splitlines()[8].startswith(label.format(n=9))
+    assert parse(answer).grid == grid_of(CLASSIC_SOLUTION)
+    assert read_answer(puzzle, f"Here it is:\n{answer}") == grid_of(CLASSIC_SOLUTION)
+
+
+def test_a_rule_break_under_row_labels_is_named():
+    rows = [CLASSIC[r * 9 : r * 9 + 9] for r in range(9)]
+    rows[0] = "55" + rows[0][2:]
+    text = "\n".join(f"row {r + 1}: {row}" for r, row in enumerate(rows))
+    with pytest.raises(BrokenPuzzleError, match="digit 5 appears twice in row 1"):
+        parse(text)
 
 
 def test_render_without_a_known_layout_is_pretty_and_to_line_is_canonical():

@@ -6,7 +6,7 @@ import json
 import re
 from itertools import islice
 
-from ..base import Grid, Puzzle, PuzzleError
+from ..base import BrokenPuzzleError, Grid, Puzzle, PuzzleError
 from .grid import Pair, check_grid, short
 
 JSON = json.JSONDecoder()
@@ -88,7 +88,8 @@ def _task_id(value: object) -> str | None:
 
 
 def puzzles_from_json(task: object) -> list[Puzzle]:
-    """One Puzzle per test input of an ARC task JSON object."""
+    """One Puzzle per test input of an ARC task JSON object. An object with "train" or "test"
+    keys is an ARC task, so what is wrong in it raises BrokenPuzzleError."""
     if not isinstance(task, dict):
         raise PuzzleError(
             f'The JSON is {short(task)}; expected an ARC task object {{"train": [...], '
@@ -98,6 +99,15 @@ def puzzles_from_json(task: object) -> list[Puzzle]:
     if not _has_task_keys(task) and _is_task_object(task):
         ((key, task),) = task.items()
         task_id = _task_id(key)
+    try:
+        return _task_puzzles(task, task_id)
+    except PuzzleError as err:
+        if _has_task_keys(task) and not isinstance(err, BrokenPuzzleError):
+            raise BrokenPuzzleError(str(err)) from None
+        raise
+
+
+def _task_puzzles(task: dict, task_id: str | None) -> list[Puzzle]:
     train = task.get("train")
     if not isinstance(train, list) or not train:
         raise PuzzleError(

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..base import Grid, Puzzle, PuzzleError
+from ..base import BrokenPuzzleError, Grid, Puzzle, PuzzleError
 from .grid import COLOUR_CODES, COLOUR_NAMES, SIDE, Pair, check_grid
 from .read_json import JSON, json_error
 
@@ -200,18 +200,20 @@ def puzzles_from_text(text: str) -> list[Puzzle]:
             tests.append(found)
         elif section.role == "input":
             if pending is not None:
-                raise PuzzleError(
+                raise BrokenPuzzleError(
                     f"Example {n} has an input grid but no output grid; every example needs "
                     "'Input:' and 'Output:' grids."
                 )
             pending = found
         elif pending is None:
-            raise PuzzleError(f"Example {n} has an output grid but no input grid before it.")
+            raise BrokenPuzzleError(f"Example {n} has an output grid but no input grid before it.")
         else:
             examples.append((pending[0], found[0]))
             pending = None
     if pending is not None and tests:
-        raise PuzzleError(f"Example {len(examples) + 1} has an input grid but no output grid.")
+        raise BrokenPuzzleError(
+            f"Example {len(examples) + 1} has an input grid but no output grid."
+        )
     if pending is not None:
         tests.append(pending)
     if not examples:
@@ -221,7 +223,7 @@ def puzzles_from_text(text: str) -> list[Puzzle]:
             "blocks 'Example 1' / 'Input:' grid / 'Output:' grid, then 'Test input:' grid."
         )
     if not tests:
-        raise PuzzleError(
+        raise BrokenPuzzleError(
             "The ARC task is missing its test input: after the examples, add 'Test input:' "
             "and the grid whose output you want."
         )

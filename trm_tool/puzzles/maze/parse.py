@@ -1,5 +1,6 @@
-"""Reading a maze from text: a grid of glyphs (possibly inside prose or a code block) or JSON;
-PuzzleError, with what to fix, on anything else."""
+"""Reading a maze from text: a grid of glyphs (possibly inside prose or a code block, rows
+possibly labelled "row 1:") or JSON. PuzzleError, with what to fix, where no maze is found;
+BrokenPuzzleError where one is found but is wrong (ragged rows, no route from S to G, ...)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import reprlib
 from collections.abc import Container
 from typing import Any
 
-from ..base import Grid, Puzzle, PuzzleError, require_text
+from ..base import ROW_LABEL, BrokenPuzzleError, Grid, Puzzle, PuzzleError, require_text
 from .grid import GOAL, MAX_SIDE, OPEN, START, WALL, Cell, cells_with, distances, flat_index
 
 WALL_GLYPHS = "#█X1"
@@ -104,14 +105,14 @@ def _parse_json(data: Any) -> Puzzle:
 
 def _json_cells(cells: Any) -> Grid:
     if not isinstance(cells, list) or not cells or not all(isinstance(r, list) for r in cells):
-        raise PuzzleError(
+        raise BrokenPuzzleError(
             '"grid" must be a non-empty list of rows, each a list of 0 (open) / 1 (wall).'
         )
     _check_shape([len(row) for row in cells])
     for r, row in enumerate(cells):
         for c, value in enumerate(row):
             if type(value) is not int or not OPEN <= value <= GOAL:
-                raise PuzzleError(
+                raise BrokenPuzzleError(
                     f"Unknown value {_short(value)} in the JSON grid at [{r}, {c}]; expected "
                     "0 (open) or 1 (wall), and 2 (start) / 3 (goal) where no coordinates are given."
                 )
@@ -128,7 +129,7 @@ def json_point(value: Any, key: str, grid: Grid) -> Cell:
         and 0 <= value[1] < width
     ):
         return value[0], value[1]
-    raise PuzzleError(
+    raise BrokenPuzzleError(
         f'"{key}" must be [row, column], 0-based and inside the {height}x{width} grid; '
         f"got {_short(value)}."
     )
@@ -137,16 +138,23 @@ def json_point(value: Any, key: str, grid: Grid) -> Cell:
 def _place(grid: Grid, cell: Cell, code: int, key: str) -> None:
     r, c = cell
     if grid[r][c] not in (OPEN, code):
-        raise PuzzleError(f'"{key}" [{r}, {c}] is not an open cell of the grid.')
+        raise BrokenPuzzleError(f'"{key}" [{r}, {c}] is not an open cell of the grid.')
     grid[r][c] = code
 
 
 def _parse_text(text: str) -> Puzzle:
-    rows, spaced = block_rows(_find_block(text.splitlines(), _GLYPH_CODES), DOT_GLYPHS)
+    lines = [_unlabelled(line) for line in text.splitlines()]
+    rows, spaced = block_rows(_find_block(lines, _GLYPH_CODES), DOT_GLYPHS)
     _check_shape([len(row) for row in rows])
     grid = [[_GLYPH_CODES[ch] for ch in row] for row in rows]
     check_maze(grid)
     return Puzzle(kind="maze", grid=grid, style=_text_style(rows, spaced))
+
+
+def _unlabelled(line: str) -> str:
+    """A row without its label ("row 1: #S.#" -> "#S.#"): the label and the spaces after it."""
+    label = ROW_LABEL.match(line)
+    return line if label is None else line[label.end() :].lstrip(" \t")
 
 
 def _find_block(lines: list[str], glyphs: Container[str]) -> list[str]:
@@ -157,7 +165,7 @@ def _find_block(lines: list[str], glyphs: Container[str]) -> list[str]:
         if _contains(block, START_GLYPHS) and _contains(block, GOAL_GLYPHS)
     ]
     if len(candidates) > 1:
-        raise PuzzleError(
+        raise BrokenPuzzleError(
             f"Found {len(candidates)} separate maze grids with S and G; send exactly one maze."
         )
     if not candidates:
@@ -283,18 +291,18 @@ def _text_style(rows: list[str], spaced: bool) -> dict[str, Any]:
 def _check_shape(widths: list[int]) -> None:
     height, width = len(widths), max(widths, default=0)
     if height > MAX_SIDE or width > MAX_SIDE:
-        raise PuzzleError(
+        raise BrokenPuzzleError(
             f"The maze is too large: {height}x{width} (rows x columns); at most "
             f"{MAX_SIDE}x{MAX_SIDE} is supported."
         )
     for r, row_width in enumerate(widths[1:], start=2):
         if row_width != widths[0]:
-            raise PuzzleError(
+            raise BrokenPuzzleError(
                 f"Ragged rows: row {r} has {row_width} cells but row 1 has {widths[0]}; every "
                 "row of the maze must have the same length."
             )
     if width == 0:
-        raise PuzzleError("The maze grid has no cells.")
+        raise BrokenPuzzleError("The maze grid has no cells.")
 
 
 def check_maze(grid: Grid) -> None:
@@ -303,7 +311,7 @@ def check_maze(grid: Grid) -> None:
     _require_one(starts, "start", "S")
     _require_one(goals, "goal", "G")
     if distances(grid, starts[0])[flat_index(grid, goals[0])] < 0:
-        raise PuzzleError(
+        raise BrokenPuzzleError(
             "The goal is unreachable from the start: walls block every route. Send a maze "
             "with an open route from S to G."
         )
@@ -313,9 +321,11 @@ def _require_one(cells: list[Cell], what: str, glyph: str) -> None:
     if len(cells) == 1:
         return
     if not cells:
-        raise PuzzleError(f"The maze has no {what}; mark exactly one {what} cell with {glyph}.")
+        raise BrokenPuzzleError(
+            f"The maze has no {what}; mark exactly one {what} cell with {glyph}."
+        )
     where = ", ".join(f"row {r + 1} column {c + 1}" for r, c in cells[:4])
-    raise PuzzleError(
+    raise BrokenPuzzleError(
         f"The maze has {len(cells)} {what}s ({where}); mark exactly one {what} cell with {glyph}."
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..base import Grid, Puzzle, PuzzleError, require_text
+from ..base import BrokenPuzzleError, Grid, Puzzle, PuzzleError, blank_row_labels, require_text
 from .exact import conflict, solve_cells
 from .grid import FORMAT_HELP, NAME, Cells, to_grid
 from .read_lines import read_fixed_line, read_lines, read_runs
@@ -56,21 +56,23 @@ def _style(text: str, found: Found) -> dict[str, Any]:
 
 
 def parse(text: str) -> Puzzle:
-    """Read a Sudoku from text in any supported format (see FORMAT_HELP).
+    """Read a Sudoku from text in any supported format (see FORMAT_HELP); row labels such as
+    "row 1:" are skipped, and kept in the answer's layout.
 
     PuzzleError, with what is wrong and what is expected, for anything that is not a
-    consistent 9x9 puzzle: wrong cell count, bad symbols, repeated givens, no solution."""
+    consistent 9x9 puzzle: wrong cell count, bad symbols; BrokenPuzzleError for a grid that
+    breaks the rules (repeated givens, no solution)."""
     text = require_text(text, "Sudoku puzzle")
-    found = _locate(text)
+    found = _locate(blank_row_labels(text))
     clash = conflict(found.cells)
     if clash:
-        raise PuzzleError(
+        raise BrokenPuzzleError(
             f"The Sudoku breaks the rules: {clash}. Each digit may appear once per row, "
             "column and 3x3 box; check the grid was copied correctly."
         )
     report = solve_cells(found.cells, 1, _PARSE_NODE_LIMIT)
     if report.status == "none":
-        raise PuzzleError(
+        raise BrokenPuzzleError(
             "The Sudoku has no solution: its givens contradict each other (checked by an exact "
             "solver), though no digit repeats directly. Check the grid was copied correctly."
         )
@@ -81,7 +83,7 @@ def read_answer(puzzle: Puzzle, text: str) -> Grid:
     """The solution grid in free text such as an LLM's reply: the last complete grid in it
     (the reply may repeat the question first), else the last grid; PuzzleError if none.
     The grid is not checked against the rules here; `verify` judges it."""
-    text = require_text(text, "Sudoku answer")
+    text = blank_row_labels(require_text(text, "Sudoku answer"))
     grids: list[Cells] = []
     pos = 0
     while pos < len(text) and len(grids) < _MAX_ANSWER_GRIDS:
