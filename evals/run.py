@@ -32,9 +32,10 @@ from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
-from agents.agent import ToolCallRecord, ask, build_agent
+from agents.agent import ask, build_agent
 from agents.models import make_chat_model
-from evals.report import Record, Status, ToolCallLog, write_report
+from agents.record import ToolCallRecord
+from evals.report import Record, Status, write_report
 from trm_tool.data import HELD_OUT_SEED, held_out
 from trm_tool.puzzles import KIND_NAMES, Grid, Puzzle, PuzzleError, PuzzleKind, get_kind, parse
 from trm_tool.tool import SolverPool, trm_tools
@@ -249,7 +250,7 @@ class Outcome(BaseModel):
     model: str = ""
     tokens_in: int = 0
     tokens_out: int = 0
-    tool_calls: list[ToolCallLog] = Field(default_factory=list)
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
 
 
 class Evaluator:
@@ -367,20 +368,6 @@ def ask_llm(evaluator: Evaluator, item: Item) -> Outcome:
     )
 
 
-def log_call(call: ToolCallRecord) -> ToolCallLog:
-    return ToolCallLog(
-        name=call.name,
-        args=call.args,
-        args_used=call.args_used,
-        referenced=call.referenced,
-        snapped=call.snapped,
-        forced=call.forced,
-        verified=call.result.verified if call.result is not None else None,
-        error=call.error,
-        content=call.content,
-    )
-
-
 def ask_agent(evaluator: Evaluator, item: Item) -> Outcome:
     """The agent with the TRM tools; the final answer it gives is what is scored."""
     chat = evaluator.limited_chat(item, prompt_copies=1, overhead=AGENT_OVERHEAD_TOKENS)
@@ -392,7 +379,7 @@ def ask_agent(evaluator: Evaluator, item: Item) -> Outcome:
         model=evaluator.llm_name,
         tokens_in=reply.tokens_in,
         tokens_out=reply.tokens_out,
-        tool_calls=[log_call(call) for call in reply.tool_calls],
+        tool_calls=reply.tool_calls,
     )
 
 

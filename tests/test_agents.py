@@ -4,6 +4,7 @@ chat models only where the test is about our own middleware."""
 
 import asyncio
 import importlib.util
+import json
 import random
 import time
 
@@ -18,6 +19,7 @@ from agents import (
     LLAMA_CPP,
     VLLM,
     LocalLLMServer,
+    ToolCallRecord,
     ask,
     build_agent,
     make_chat_model,
@@ -267,6 +269,22 @@ def test_corrupted_copy_is_snapped_to_the_original(pool):
     assert record.args_used["puzzle"] == f"Solve this sudoku: {line}"
     assert record.result is not None and record.result.solution_text in reply.text
     assert reply.appended_solution and "verified:" in reply.text
+
+
+def test_one_record_serves_the_agent_and_the_evals_lines(pool):
+    """The reply's record is what an evals line keeps: written without the SolveResult but
+    with its verified flag and routing, read back as the same record; lines written before
+    the record had `id` and `reason` still read."""
+    line = sudoku_line(1)
+    model = ScriptedChatModel(script=[call(line), AIMessage(content="Done.")])
+    agent = build_agent(model, tools=trm_tools(pool), capabilities=VLLM)
+    [record] = ask(agent, f"Solve this sudoku: {line}").tool_calls
+    assert record.result is not None and record.verified == record.result.verified
+    data = json.loads(record.model_dump_json())
+    assert "result" not in data and data["verified"] == record.verified
+    assert ToolCallRecord.model_validate(data) == record.model_copy(update={"result": None})
+    older = {k: v for k, v in data.items() if k not in ("id", "reason")}
+    assert ToolCallRecord.model_validate(older).args_used == record.args_used
 
 
 def test_unrelated_grid_is_not_snapped(pool):

@@ -64,7 +64,7 @@ def test_cell_metrics():
 
 
 def test_tool_call_rate_and_not_applicable_cells():
-    call = ev.ToolCallLog(
+    call = ev.ToolCallRecord(
         name="solve_sudoku",
         args={},
         args_used={"puzzle": "x"},
