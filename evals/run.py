@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib
 import itertools
 import json
 import random
@@ -199,9 +198,9 @@ def _jsonl_item(path: Path, number: int, row: dict[str, Any]) -> Item:
 
 
 def csv_readers() -> dict[str, Callable[[Path], Iterator[tuple[Puzzle, Grid]]]]:
-    """`read_csv` of every puzzle kind module that has one, by kind name."""
-    modules = [importlib.import_module(f"trm_tool.puzzles.{name}") for name in KIND_NAMES]
-    return {m.KIND.name: m.read_csv for m in modules if hasattr(m, "read_csv")}
+    """`read_csv` of every puzzle kind that has one, by kind name."""
+    kinds = [get_kind(name) for name in KIND_NAMES]
+    return {kind.name: kind.read_csv for kind in kinds if kind.read_csv is not None}
 
 
 def _load_csv(path: Path, limit: int) -> list[Item]:
