@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -78,32 +81,72 @@ def card_path(weights: Path) -> Path:
     return Path(weights).with_suffix(".json")
 
 
+class SaveError(OSError):
+    """A file could not be written (a full disk, say); the previous version is kept."""
+
+
+@contextmanager
+def replaced_together(*paths: Path) -> Iterator[list[Path]]:
+    """Temporary paths beside `paths` for the caller to write; when the block ends they are
+    flushed to disk and renamed over `paths`, so a crash at any moment leaves each file old or
+    new, never torn. If writing fails (a full disk), the temporary files go, the old files
+    stay, and SaveError says so. (Two files are replaced by two renames, one after the other.)"""
+    staged = [path.with_name(path.name + ".tmp") for path in paths]
+    try:
+        yield staged
+        for temporary in staged:
+            _fsync(temporary)
+    except BaseException as err:
+        for temporary in staged:
+            temporary.unlink(missing_ok=True)
+        if isinstance(err, (OSError, SafetensorError)):
+            names = ", ".join(str(path) for path in paths)
+            message = f"could not write {names}: {err}; the previous version is kept"
+            raise SaveError(message) from err
+        raise
+    for temporary, path in zip(staged, paths):
+        os.replace(temporary, path)
+    for folder in {path.parent for path in paths}:
+        _fsync(folder)
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def save(
     model: TRM, weights: Path | str, card: ModelCard, dtype: torch.dtype = torch.float32
 ) -> ModelCard:
-    """Write weights (optionally cast, e.g. bf16 to ship small) and the card; return the card."""
+    """Write weights (optionally cast, e.g. bf16 to ship small) and the card; return the card.
+    Both are replaced only once both are written (replaced_together)."""
     weights = Path(weights)
     weights.parent.mkdir(parents=True, exist_ok=True)
     state = {
         name: (t.to(dtype) if t.dtype.is_floating_point else t).contiguous().cpu()
         for name, t in model.state_dict().items()
     }
-    save_file(state, str(weights), metadata={"kind": card.kind})
-    card = card.model_copy(
-        update={
-            "config": model.config,
-            "sha256": sha256_of(weights),
-            "dtype": str(dtype).removeprefix("torch."),
-            "parameters": count_parameters(model),
-        }
-    )
-    card_path(weights).write_text(card.model_dump_json(indent=2) + "\n")
+    with replaced_together(weights, card_path(weights)) as (new_weights, new_card):
+        save_file(state, str(new_weights), metadata={"kind": card.kind})
+        card = card.model_copy(
+            update={
+                "config": model.config,
+                "sha256": sha256_of(new_weights),
+                "dtype": str(dtype).removeprefix("torch."),
+                "parameters": count_parameters(model),
+            }
+        )
+        new_card.write_text(card.model_dump_json(indent=2) + "\n")
     return card
 
 
 def save_card(weights: Path | str, card: ModelCard) -> None:
     """Rewrite a card (e.g. after measuring held-out accuracy); the weights stay as they are."""
-    card_path(Path(weights)).write_text(card.model_dump_json(indent=2) + "\n")
+    with replaced_together(card_path(Path(weights))) as (new_card,):
+        new_card.write_text(card.model_dump_json(indent=2) + "\n")
 
 
 def load_card(weights: Path | str) -> ModelCard:
