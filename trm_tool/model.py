@@ -451,6 +451,23 @@ class TRM(nn.Module):
             halted = halted & ~(explore & (steps < min_steps))
         return halted
 
+    def loss(
+        self,
+        logits: Tensor,
+        halt_logit: Tensor,
+        labels: Tensor,
+        halt_weight: float = 0.5,
+        ignore_index: int = -100,
+    ) -> Loss:
+        """The training objective of one supervision step: the answer loss (answer_loss) plus
+        `halt_weight` x the halting head's binary cross-entropy against whether the answer is
+        exactly right, which teaches the head when to stop. `labels`: [B, L - prefix]."""
+        answers = answer_loss(logits, labels, self.config.loss, ignore_index)
+        right = (logits.detach().argmax(-1) == labels) | (labels == ignore_index)
+        exact = right.all(-1)
+        halting = F.binary_cross_entropy_with_logits(halt_logit.float(), exact.float())
+        return Loss(answers + halt_weight * halting, answers, exact)
+
     @torch.no_grad()
     def predict(
         self,
@@ -518,6 +535,15 @@ class TRM(nn.Module):
 # ---------------------------------------------------------------- losses and EMA
 
 
+@dataclass
+class Loss:
+    """`TRM.loss` of one supervision step."""
+
+    total: Tensor  # the scalar to minimise
+    answers: Tensor  # the answer loss alone
+    exact: Tensor  # [B] bool: every labelled token right
+
+
 def stablemax_cross_entropy(logits: Tensor, labels: Tensor, ignore_index: int = -100) -> Tensor:
     """Cross-entropy under stablemax, s(x) = x + 1 (x >= 0) or 1 / (1 - x): a softmax
     substitute that avoids the float blow-ups of exp() on long training runs."""
@@ -578,7 +604,7 @@ class EMA:
 
 
 def make_optimizer(
-    model: nn.Module, lr: float, puzzle_lr: float, weight_decay: float
+    model: nn.Module, lr: float, embedding_lr: float, weight_decay: float
 ) -> torch.optim.Optimizer:
     """AdamW with the task embeddings (if any) in their own group at `puzzle_lr`; each group
     keeps its `base_lr` for schedules to scale."""
@@ -586,7 +612,7 @@ def make_optimizer(
     rest = [p for n, p in model.named_parameters() if not n.startswith("puzzle_embed")]
     groups = [{"params": rest, "lr": lr, "base_lr": lr}]
     if puzzle:
-        groups.append({"params": puzzle, "lr": puzzle_lr, "base_lr": puzzle_lr})
+        groups.append({"params": puzzle, "lr": embedding_lr, "base_lr": embedding_lr})
     return torch.optim.AdamW(groups, betas=(0.9, 0.95), weight_decay=weight_decay)
 
 
