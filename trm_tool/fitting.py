@@ -16,8 +16,8 @@ fit every weight to the task instead (a copy of the network per task):
     a rotated or recoloured frame. Each row starts from the task's learned row (a known task)
     or from the learned row that best maps the view's demonstrations already (closest_rows:
     the pretrained network has rows for flips, recolourings, upscales, ...; pretrain.py)
-    -> train on the demonstrations under those views (the deep supervision loss of training,
-       a few supervision steps per batch)
+    -> train on the demonstrations under those views (trainer.deep_supervision: the loss
+       and train step of training, a few supervision steps per batch)
     -> leave one out: the last demonstration is held out at first; the fitted network
        reproducing it exactly (and every other demonstration) is evidence that it learned
        the rule, not the pairs, and stops the fit early. If it is still not reproduced after
@@ -39,13 +39,13 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from pydantic import BaseModel
 
 from .data import IGNORE, collate, to_example
-from .model import TRM, answer_loss, make_optimizer, token_loss
+from .model import TRM, make_optimizer, token_loss
 from .puzzles import Grid, Puzzle, PuzzleKind
 from .puzzles.base import Identity, dihedral, grid_shape
+from .trainer import deep_supervision, set_learning_rate
 
 Pair = tuple[Grid, Grid]
 
@@ -316,37 +316,6 @@ def task_copy(model: TRM, start_rows: list[int] | None, n_views: int, config: Fi
     return fitted
 
 
-def train_step(
-    model: TRM,
-    optimizer: torch.optim.Optimizer,
-    tokens: torch.Tensor,
-    labels: torch.Tensor,
-    ids: torch.Tensor,
-    steps: int,
-) -> tuple[float, int]:
-    """Deep supervision on one batch (task rows `ids`): `steps` supervision steps carrying
-    (answer, latent), one optimizer step after each; returns the last step's answer loss and
-    how many answers it got exactly right."""
-    device = model.answer_init.device
-    tokens, labels = tokens.to(device), labels.flatten(1).to(device)
-    ids = ids.to(device)
-    layout = model.layout(tokens.shape[1], tokens.shape[2], device)
-    answer = latent = None
-    for _ in range(steps):
-        x = model.embed_question(tokens, ids)
-        if answer is None:
-            answer, latent = model.initial_state(x)
-        answer, latent, logits, halt_logit = model.supervision_step(x, answer, latent, layout)
-        loss_on_answers = answer_loss(logits, labels, model.config.loss, IGNORE)
-        exact = ((logits.argmax(-1) == labels) | (labels == IGNORE)).all(-1)
-        halt_loss = F.binary_cross_entropy_with_logits(halt_logit.float(), exact.float())
-        optimizer.zero_grad(set_to_none=True)
-        (loss_on_answers + 0.5 * halt_loss).backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-    return loss_on_answers.item(), int(exact.sum())
-
-
 @torch.enable_grad()
 def fit_task(
     model: TRM,
@@ -421,10 +390,8 @@ def fit_task(
         batch = [rng.choice(training) for _ in range(config.batch_size)]
         rows = [rng.randrange(len(views)) for _ in batch]
         tokens, labels = pair_batch(kind, batch, side, [views[k] for k in rows])
-        scale = min(1.0, (step + 1) / config.warmup_steps)
-        for group in optimizer.param_groups:
-            group["lr"] = group["base_lr"] * scale
-        loss, _ = train_step(fitted, optimizer, tokens, labels, torch.tensor(rows), steps)
+        set_learning_rate(optimizer, min(1.0, (step + 1) / config.warmup_steps))
+        loss, _ = deep_supervision(fitted, optimizer, tokens, labels, torch.tensor(rows), steps)
         step += steps
     if not log or log[-1].step != step:
         check()

@@ -3,7 +3,7 @@
 train.py runs each tier on its full canvas with ACT slots: for ARC every grid costs 900
 tokens however small it is, and most ARC grids are far smaller. A network that will be fitted
 to each task is better pretrained the way the fit trains and predicts: a fixed number of
-supervision steps per batch (fitting.train_step) on canvases cropped to the grids at hand.
+supervision steps per batch (trainer.deep_supervision) on canvases cropped to the grids at hand.
 
     draw a pool of examples from the tiers (each with its task's row)
     -> sort them by grid size and cut them into batches of about `batch_tokens` grid cells,
@@ -21,23 +21,27 @@ evaluation tasks) and the grid-operation tasks (`operations`: flips, recolouring
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import random
-import sys
 import time
 from pathlib import Path
 
 import torch
 from pydantic import BaseModel
 
-from . import checkpoint
 from .data import IGNORE, Example, collate, task_rows, to_example, training_task_ids
-from .fitting import crop, train_step
-from .model import EMA, TRM, TRMConfig, make_optimizer
+from .fitting import crop
+from .model import TRM, TRMConfig
 from .puzzles import PuzzleKind, get_kind
-from .train import learning_rate_scale, load_resume_state, parse_duration, save_resume_state
+from .trainer import (
+    MetricsLog,
+    TrainState,
+    deep_supervision,
+    learning_rate_scale,
+    parse_duration,
+    resolve_device,
+    save_checkpoint,
+    set_learning_rate,
+)
 
 
 class PretrainConfig(BaseModel):
@@ -66,6 +70,8 @@ class PretrainConfig(BaseModel):
     seed: int = 0
     out: str = "training/arc_fit"
     resume: str | None = None
+    device: str = "auto"
+    """'auto': CUDA where there is a GPU, else the CPU (trainer.resolve_device)."""
 
 
 def example_side(example: Example) -> int:
@@ -101,9 +107,10 @@ def draw_batches(
     return batches
 
 
-def pretrain(config: PretrainConfig) -> Path:
-    """Run to the time budget; returns the checkpoint path."""
-    kind = get_kind(config.kind)
+def pretrain(config: PretrainConfig, kind: PuzzleKind | None = None) -> Path:
+    """Run to the time budget; returns the checkpoint path. `kind` overrides the registry
+    lookup of config.kind (as in train.train)."""
+    kind = kind or get_kind(config.kind)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     task_ids = training_task_ids(kind, config.tiers)
@@ -113,78 +120,71 @@ def pretrain(config: PretrainConfig) -> Path:
         )
     rows = task_rows(task_ids)
     torch.manual_seed(config.seed)
-    model = TRM(config.model)
-    ema = EMA(model, config.ema_decay)
-    optimizer = make_optimizer(model, config.lr, config.embedding_lr, config.weight_decay)
-    counters = {"step": 0, "examples": 0, "elapsed_s": 0.0}
+    state = TrainState.create(
+        TRM(config.model).to(resolve_device(config.device)),
+        config.lr,
+        config.embedding_lr,
+        config.weight_decay,
+        config.ema_decay,
+    )
     if config.resume:
-        counters = load_resume_state(Path(config.resume), model, ema, optimizer)
-    rng = random.Random(f"{config.seed}/{counters['step']}")
-    start = time.time() - counters["elapsed_s"]
-    last_save = time.time()
-    path = out / f"{config.kind}.safetensors"
-    metrics = open(out / "metrics.jsonl", "a")
+        state.load(Path(config.resume))
+    counters = state.counters
+    rng = random.Random(f"{config.seed}/{counters.step}")
+    start, last_save = time.time() - counters.elapsed_s, time.time()
+    log = MetricsLog(out / "metrics.jsonl")
     window = {"loss": 0.0, "exact": 0.0, "n": 0}
-
-    def snapshot() -> None:
-        counters["elapsed_s"] = time.time() - start
-        row = {
-            "step": counters["step"],
-            "examples": counters["examples"],
-            "elapsed_s": round(counters["elapsed_s"], 1),
-            "train_loss": round(window["loss"] / max(1, window["n"]), 4),
-            "train_exact": round(window["exact"] / max(1, window["n"]), 4),
-        }
-        print(json.dumps(row), file=sys.stderr, flush=True)
-        metrics.write(json.dumps(row) + "\n")
-        metrics.flush()
-        window.update(loss=0.0, exact=0.0, n=0)
-        save_resume_state(out / "resume.safetensors", model, ema, optimizer, counters)
-        save_checkpoint(model, ema, config, path, task_ids, counters)
-
-    model.train()
+    state.model.train()
     while time.time() - start < config.time_budget_s:
         for tokens, labels, ids in draw_batches(kind, rows, rng, config):
             progress = (time.time() - start) / config.time_budget_s
             scale = learning_rate_scale(
-                counters["step"], progress, config.warmup_steps, config.min_lr_ratio
+                counters.step, progress, config.warmup_steps, config.min_lr_ratio
             )
-            for group in optimizer.param_groups:
-                group["lr"] = group["base_lr"] * scale
-            loss, exact = train_step(
-                model, optimizer, tokens, labels, ids, config.supervision_steps
+            set_learning_rate(state.optimizer, scale)
+            loss, exact = deep_supervision(
+                state.model, state.optimizer, tokens, labels, ids, config.supervision_steps
             )
-            counters["step"] += config.supervision_steps
-            counters["examples"] += len(tokens)
-            ema.update(model, counters["step"])
+            counters.step += config.supervision_steps
+            counters.examples += len(tokens)
+            state.ema.update(state.model, counters.step)
             window["loss"] += loss * len(tokens)
             window["exact"] += exact
             window["n"] += len(tokens)
         if time.time() - last_save >= config.save_every_s:
-            snapshot()
+            snapshot(state, config, task_ids, log, window, time.time() - start)
             last_save = time.time()
-    snapshot()
-    return path
+    snapshot(state, config, task_ids, log, window, time.time() - start)
+    return out / f"{config.kind}.safetensors"
 
 
-def save_checkpoint(model, ema, config, path, task_ids, counters) -> None:
-    shadow = TRM(model.config)
-    shadow.load_state_dict(ema.state_dict())
-    card = checkpoint.ModelCard(
-        kind=config.kind,
-        config=model.config,
-        task_ids=task_ids,
-        training={
-            "config": config.model_dump(exclude={"model"}),
-            "optimizer_steps": counters["step"],
-            "examples_seen": counters["examples"],
-            "wall_clock_s": round(counters["elapsed_s"], 1),
-            "device": f"cpu: {platform.processor() or 'cpu'} ({os.cpu_count()} cpu cores visible)",
-            "torch": torch.__version__,
-            "command": " ".join(["python -m trm_tool.pretrain", *sys.argv[1:]]),
-        },
-    )
-    checkpoint.save(shadow.eval(), path, card)
+def snapshot(
+    state: TrainState,
+    config: PretrainConfig,
+    task_ids: list[str],
+    log: MetricsLog,
+    window: dict,
+    elapsed_s: float,
+) -> None:
+    """Log the training figures since the last snapshot (and start a new window), then save
+    the resume state and the checkpoint."""
+    counters = state.counters
+    counters.elapsed_s = elapsed_s
+    row = {
+        "step": counters.step,
+        "examples": counters.examples,
+        "elapsed_s": round(counters.elapsed_s, 1),
+        "train_loss": round(window["loss"] / max(1, window["n"]), 4),
+        "train_exact": round(window["exact"] / max(1, window["n"]), 4),
+    }
+    log.write(row, echo=True)
+    window.update(loss=0.0, exact=0.0, n=0)
+    out = Path(config.out)
+    state.save(out / "resume.safetensors")
+    path = out / f"{config.kind}.safetensors"
+    command = "python -m trm_tool.pretrain"
+    device = state.model.answer_init.device
+    save_checkpoint(state, path, config.kind, config, task_ids, command, device)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -205,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="training/arc_fit")
     parser.add_argument("--resume", default=None, help="resume.safetensors of an earlier run")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     return parser
 
 
@@ -238,6 +239,7 @@ def config_from_args(args: argparse.Namespace) -> PretrainConfig:
         seed=args.seed,
         out=args.out,
         resume=args.resume,
+        device=args.device,
     )
 
 

@@ -9,32 +9,42 @@ examples enter and leave a batch independently, as in the paper's deep supervisi
 Runs on CPU in fp32, or on CUDA with bf16 autocast and torch.compile; under torchrun, gradients
 are averaged across processes (data parallel). At every periodic evaluation and when it stops
 (cleanly, at --time-budget) it saves the EMA weights as a checkpoint with its model card, plus
-a resumable training state.
+a resumable training state. The loss, the train step, the snapshots and the checkpoint are the
+training core's (trainer.py); this module supplies the data plan (slots per tier) and the
+schedule, in the phases of `train`.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
-import math
 import os
-import platform
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
-from pydantic import BaseModel
-from safetensors.torch import load_file, save_file
+from pydantic import AliasChoices, BaseModel, Field
 from tqdm import tqdm
 
 from . import checkpoint
-from .data import IGNORE, PuzzleStream, collate, held_out, task_rows, training_task_ids
-from .model import EMA, TRM, TRMConfig, answer_loss, make_optimizer
+from .data import PuzzleStream, collate, held_out, task_rows, training_task_ids
+from .model import TRM, TRMConfig
 from .puzzles import PuzzleKind, get_kind
+from .trainer import (
+    MetricsLog,
+    TrainState,
+    learning_rate_scale,
+    parse_duration,
+    resolve_device,
+    save_checkpoint,
+    set_learning_rate,
+    train_step,
+)
 
 
 class TrainConfig(BaseModel):
@@ -47,7 +57,8 @@ class TrainConfig(BaseModel):
     model: TRMConfig | None = None
     batch_size: int = 96
     lr: float = 1e-3
-    puzzle_lr: float = 1e-2
+    embedding_lr: float = Field(1e-2, validation_alias=AliasChoices("embedding_lr", "puzzle_lr"))
+    """Learning rate of the task embedding rows (`puzzle_lr` in the cards of older runs)."""
     weight_decay: float = 0.1
     warmup_steps: int = 200
     min_lr_ratio: float = 0.1
@@ -66,35 +77,6 @@ class TrainConfig(BaseModel):
     resume: str | None = None
     init_from: str | None = None
     """Start from the weights of an existing checkpoint (e.g. a shipped one), fresh optimizer."""
-
-
-def parse_duration(text: str) -> float:
-    """'90', '90s', '23m', '1.5h' -> seconds."""
-    units = {"s": 1, "m": 60, "h": 3600}
-    if text and text[-1] in units:
-        return float(text[:-1]) * units[text[-1]]
-    return float(text)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
-
-
-def learning_rate_scale(step: int, progress: float, warmup_steps: int, min_ratio: float) -> float:
-    """Linear warmup, then cosine decay (by progress through the run) to min_ratio."""
-    warm = min(1.0, (step + 1) / max(1, warmup_steps))
-    cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-    return warm * (min_ratio + (1 - min_ratio) * cosine)
-
-
-def sequence_metrics(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Per example: exactly right (all labelled tokens), and the fraction of right tokens."""
-    valid = labels != IGNORE
-    right = (logits.argmax(-1) == labels) & valid
-    exact = right.sum(-1) == valid.sum(-1)
-    return exact, right.sum(-1) / valid.sum(-1).clamp(min=1)
 
 
 class Slots:
@@ -167,237 +149,81 @@ def evaluate(
     return results
 
 
-def save_resume_state(path: Path, model: TRM, ema: EMA, optimizer, counters: dict) -> None:
-    """Weights, EMA and AdamW moments as safetensors, counters as JSON (no pickle)."""
-    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
-    tensors |= {f"ema.{k}": v for k, v in ema.state_dict().items()}
-    for i, param in enumerate(p for g in optimizer.param_groups for p in g["params"]):
-        for key, value in optimizer.state.get(param, {}).items():
-            if torch.is_tensor(value) and value.dim() > 0:
-                tensors[f"opt.{i}.{key}"] = value
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(path))
-    path.with_suffix(".json").write_text(json.dumps(counters))
+@dataclass
+class Process:
+    """Where this process trains: its rank under torchrun (0 when alone) and its device."""
+
+    rank: int
+    distributed: bool
+    device: torch.device
 
 
-def load_resume_state(path: Path, model: TRM, ema: EMA, optimizer) -> dict:
-    tensors = load_file(str(path))
-    counters = json.loads(path.with_suffix(".json").read_text())
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
-    for i, param in enumerate(p for g in optimizer.param_groups for p in g["params"]):
-        moments = {k.split(".")[-1]: v for k, v in tensors.items() if k.startswith(f"opt.{i}.")}
-        if moments:
-            optimizer.state[param] = {
-                "step": torch.tensor(float(counters["step"])),
-                **{k: v.to(param.device) for k, v in moments.items()},
-            }
-    return counters
+class Window:
+    """Training figures since the last metrics row."""
+
+    def __init__(self) -> None:
+        self.loss, self.steps, self.halted, self.exact, self.halt_steps = 0.0, 0, 0, 0.0, 0.0
+        self.start = time.time()
+
+    def add(self, loss: float, exact: torch.Tensor, halted: torch.Tensor, steps: torch.Tensor):
+        self.loss += loss
+        self.steps += 1
+        self.halted += int(halted.sum())
+        self.exact += float((exact & halted).sum())
+        self.halt_steps += float(steps[halted].sum())
+
+    def row(self, batch_size: int) -> dict:
+        seconds = time.time() - self.start
+        return {
+            "loss": round(self.loss / self.steps, 4),
+            "exact": round(self.exact / max(1, self.halted), 4),
+            "mean_halt_step": round(self.halt_steps / max(1, self.halted), 2),
+            "samples_per_s": round(self.halted / seconds, 1),
+            "example_steps_per_s": round(self.steps * batch_size / seconds, 1),
+        }
 
 
-def train(config: TrainConfig, kind: PuzzleKind | None = None) -> Path:
-    """Run training to the time budget (or max_steps); returns the saved checkpoint path.
-    `kind` overrides the registry lookup of config.kind (tests train on toy kinds)."""
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    rank = 0
-    if distributed:
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-        rank = dist.get_rank()
-    device = resolve_device(config.device)
-    if distributed and device.type == "cuda":
-        device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
-        torch.cuda.set_device(device)
-    torch.manual_seed(config.seed + rank)
-    kind = kind or get_kind(config.kind)
-    tiers = config.tiers or list(kind.tiers)
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+@dataclass
+class Run:
+    """A training run in progress: what the phases of train() share."""
 
-    model_config = config.model or TRMConfig(vocab_size=kind.vocab_size)
-    task_ids = training_task_ids(kind, tiers) if model_config.n_puzzles else []
-    if len(task_ids) != model_config.n_puzzles:
-        raise ValueError(
-            f"model has {model_config.n_puzzles} task embeddings, data has {len(task_ids)} tasks"
+    config: TrainConfig
+    kind: PuzzleKind
+    tiers: list[str]
+    task_ids: list[str]
+    process: Process
+    state: TrainState
+    stream: PuzzleStream
+    log: MetricsLog
+    start_time: float
+
+    @property
+    def path(self) -> Path:
+        return Path(self.config.out) / f"{self.config.kind}.safetensors"
+
+    def progress(self) -> float:
+        """How far through the run: by time or by steps, whichever is further."""
+        by_time = (time.time() - self.start_time) / self.config.time_budget_s
+        if self.process.distributed:  # one clock for all ranks: same learning rate, same end
+            clock = torch.tensor([by_time], device=self.process.device)
+            dist.all_reduce(clock, op=dist.ReduceOp.MAX)
+            by_time = clock.item()
+        steps = self.config.max_steps
+        return max(by_time, self.state.counters.step / steps if steps else 0.0)
+
+    def snapshot(self) -> dict:
+        """Evaluate the EMA weights on the held-out sets and log it, then save the resume
+        state and the checkpoint (EMA weights + card)."""
+        config, counters, device = self.config, self.state.counters, self.process.device
+        counters.elapsed_s = time.time() - self.start_time
+        rows = task_rows(self.task_ids)
+        results = evaluate(
+            self.state.ema_model(), self.kind, self.tiers, config.eval_size, device, rows
         )
-    rows = task_rows(task_ids)
-    model = TRM(model_config).to(device)
-    if config.init_from:
-        start_model, _ = checkpoint.load(config.init_from, device)
-        model.load_state_dict(start_model.state_dict())
-    torch.manual_seed(config.seed)
-    ema = EMA(model, config.ema_decay)
-    optimizer = make_optimizer(model, config.lr, config.puzzle_lr, config.weight_decay)
-    counters = {"step": 0, "examples": 0, "elapsed_s": 0.0}
-    if config.resume:
-        counters = load_resume_state(Path(config.resume), model, ema, optimizer)
-    if device.type == "cuda" and config.compile:
-        model.net = torch.compile(model.net)
-    stream = PuzzleStream(
-        kind,
-        tiers,
-        seed=config.seed * 1000 + rank + 7919 * counters["step"],
-        curriculum=config.curriculum,
-        pool_size=config.pool_size,
-        held_out_size=config.eval_size,
-        puzzle_ids=rows,
-    )
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
-    metrics_log = open(out / "metrics.jsonl", "a") if rank == 0 else None
-    start_time = time.time() - counters["elapsed_s"]
-    last_eval = time.time()
-
-    def progress() -> float:
-        by_time = (time.time() - start_time) / config.time_budget_s
-        by_steps = counters["step"] / config.max_steps if config.max_steps else 0.0
-        return max(by_time, by_steps)
-
-    path = out / f"{config.kind}.safetensors"
-
-    def snapshot() -> dict:
-        """Evaluate, then save the checkpoint (EMA weights + card) and the resume state."""
-        counters["elapsed_s"] = time.time() - start_time
-        results = log_eval(
-            model, ema, kind, config, tiers, device, counters, start_time, metrics_log, rows
-        )
-        save_resume_state(out / "resume.safetensors", model, ema, optimizer, counters)
-        save_checkpoint(model, ema, config, path, counters, results, device, task_ids)
-        return results
-
-    batches: dict[str, Slots] = {}
-    """One batch of slots per tier, so small grids never run on a big tier's canvas."""
-    bar = tqdm(disable=rank != 0, unit="step", dynamic_ncols=True, mininterval=5)
-    window = {"loss": 0.0, "exact": 0.0, "halted": 0, "halt_steps": 0.0, "n": 0}
-    window_start, window_examples = time.time(), 0
-    while progress() < 1.0:
-        stream.progress = progress()
-        tier = stream.choose_tier()
-        if tier not in batches:
-            batches[tier] = Slots(model, stream, tier, config.batch_size, device)
-        slots = batches[tier]
-        model.train()
-        scale = learning_rate_scale(
-            counters["step"], progress(), config.warmup_steps, config.min_lr_ratio
-        )
-        for group in optimizer.param_groups:
-            group["lr"] = group["base_lr"] * scale
-
-        with autocast:
-            x = model.embed_question(slots.tokens, slots.puzzle_ids)
-            layout = model.layout(*slots.canvas, device)
-            answer, latent, logits, halt_logit = model.supervision_step(
-                x, slots.answer.to(x.dtype), slots.latent.to(x.dtype), layout
-            )
-        labels = slots.labels.flatten(1)
-        loss_on_answers = answer_loss(logits, labels, model_config.loss, IGNORE)
-        exact, _ = sequence_metrics(logits.detach(), labels)
-        halt_loss = F.binary_cross_entropy_with_logits(halt_logit.float(), exact.float())
-        loss = loss_on_answers + config.halt_loss_weight * halt_loss
-
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if distributed:
-            for param in model.parameters():
-                if param.grad is not None:
-                    dist.all_reduce(param.grad, op=dist.ReduceOp.AVG)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        ema.update(model, counters["step"])
-
-        slots.answer, slots.latent = answer.float(), latent.float()
-        slots.steps += 1
-        halted = model.should_halt(halt_logit.detach().float(), slots.steps)
-        window["loss"] += loss.item()
-        window["n"] += 1
-        window["halted"] += int(halted.sum())
-        window["exact"] += float((exact & halted).sum())
-        window["halt_steps"] += float(slots.steps[halted].sum())
-        window_examples += int(halted.sum())
-        slots.refill(halted)
-        counters["step"] += 1
-        counters["examples"] += int(halted.sum())
-        bar.update()
-
-        if counters["step"] % 50 == 0 and rank == 0:
-            seconds = time.time() - window_start
-            row = {
-                "step": counters["step"],
-                "elapsed_s": round(time.time() - start_time, 1),
-                "loss": round(window["loss"] / window["n"], 4),
-                "exact": round(window["exact"] / max(1, window["halted"]), 4),
-                "mean_halt_step": round(window["halt_steps"] / max(1, window["halted"]), 2),
-                "samples_per_s": round(window_examples / seconds, 1),
-                "example_steps_per_s": round(window["n"] * config.batch_size / seconds, 1),
-                "lr": round(optimizer.param_groups[0]["lr"], 6),
-                "tiers": stream.active_tiers(),
-            }
-            bar.set_postfix(
-                loss=row["loss"],
-                exact=row["exact"],
-                halt=row["mean_halt_step"],
-                sps=row["samples_per_s"],
-            )
-            metrics_log.write(json.dumps(row) + "\n")
-            metrics_log.flush()
-            window = {k: 0 for k in window}
-            window_start, window_examples = time.time(), 0
-
-        if config.max_steps and counters["step"] >= config.max_steps:
-            break
-        if rank == 0 and time.time() - last_eval > config.eval_every_s:
-            snapshot()  # a run stopped early still leaves its latest checkpoint
-            last_eval = time.time()
-
-    bar.close()
-    if rank == 0:
-        results = snapshot()
-        print(json.dumps({"checkpoint": str(path), "held_out": results, **counters}))
-    if distributed:
-        dist.destroy_process_group()
-    return path
-
-
-def ema_model(model: TRM, ema: EMA) -> TRM:
-    """A plain (uncompiled) copy of the model carrying the EMA weights."""
-    shadow = TRM(model.config).to(next(model.parameters()).device)
-    shadow.load_state_dict(ema.state_dict())
-    return shadow.eval()
-
-
-def log_eval(
-    model, ema, kind, config, tiers, device, counters, start_time, metrics_log, rows
-) -> dict:
-    """Evaluate the EMA weights on the held-out sets and log the result."""
-    results = evaluate(ema_model(model, ema), kind, tiers, config.eval_size, device, rows)
-    row = {
-        "step": counters["step"],
-        "elapsed_s": round(time.time() - start_time, 1),
-        "eval": results,
-    }
-    print(json.dumps(row), file=sys.stderr)
-    metrics_log.write(json.dumps(row) + "\n")
-    metrics_log.flush()
-    return results
-
-
-def save_checkpoint(model, ema, config, path, counters, results, device, task_ids) -> None:
-    device_name = (
-        torch.cuda.get_device_name(device)
-        if device.type == "cuda"
-        else platform.processor() or "cpu"
-    )
-    card = checkpoint.ModelCard(
-        kind=config.kind,
-        config=model.config,
-        task_ids=task_ids,
-        training={
-            "config": config.model_dump(exclude={"model"}),
-            "optimizer_steps": counters["step"],
-            "examples_seen": counters["examples"],
-            "wall_clock_s": round(counters["elapsed_s"], 1),
-            "device": f"{device.type}: {device_name} ({os.cpu_count()} cpu cores visible)",
-            "torch": torch.__version__,
-            "command": " ".join(["python -m trm_tool.train", *sys.argv[1:]]),
-        },
-        held_out=[
+        elapsed = round(time.time() - self.start_time, 1)
+        self.log.write({"step": counters.step, "elapsed_s": elapsed, "eval": results}, echo=True)
+        self.state.save(Path(config.out) / "resume.safetensors")
+        held_out_results = [
             checkpoint.HeldOutResult(
                 split=f"{config.kind}/{tier} (held-out seed, first {config.eval_size})",
                 n=config.eval_size,
@@ -409,9 +235,169 @@ def save_checkpoint(model, ema, config, path, counters, results, device, task_id
                 extra={"mean_halt_step": round(r["mean_steps"], 2), "measured_by": "training run"},
             )
             for tier, r in results.items()
-        ],
+        ]
+        save_checkpoint(
+            self.state,
+            self.path,
+            config.kind,
+            config,
+            self.task_ids,
+            "python -m trm_tool.train",
+            device,
+            held_out_results,
+        )
+        return results
+
+
+def train(config: TrainConfig, kind: PuzzleKind | None = None) -> Path:
+    """Run training to the time budget (or max_steps); returns the saved checkpoint path.
+    `kind` overrides the registry lookup of config.kind (tests train on toy kinds)."""
+    process = join_processes(config)
+    run = start(config, kind or get_kind(config.kind), process)
+    train_to_the_end(run)
+    if process.distributed:
+        digest = weights_sha256(run.state.model)
+        print(json.dumps({"rank": process.rank, "weights_sha256": digest}), file=sys.stderr)
+    if process.rank == 0:
+        results = run.snapshot()
+        summary = {"checkpoint": str(run.path), "held_out": results}
+        print(json.dumps(summary | run.state.counters.model_dump()))
+    if process.distributed:
+        dist.destroy_process_group()
+    return run.path
+
+
+def weights_sha256(model: torch.nn.Module) -> str:
+    """sha256 of the weights, by parameter name: equal on every rank of a data-parallel run."""
+    digest = hashlib.sha256()
+    for _, value in sorted(model.state_dict().items()):
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def join_processes(config: TrainConfig) -> Process:
+    """Join the torchrun group when there is one, pick the device, seed this process."""
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    rank = 0
+    if distributed:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        rank = dist.get_rank()
+    device = resolve_device(config.device)
+    if distributed and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+        torch.cuda.set_device(device)
+    torch.manual_seed(config.seed)  # one initial model on every rank; data differ by rank
+    return Process(rank, distributed, device)
+
+
+def start(config: TrainConfig, kind: PuzzleKind, process: Process) -> Run:
+    """The model (fresh, from a checkpoint's weights, or resumed), its data stream, its log."""
+    tiers = config.tiers or list(kind.tiers)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model_config = config.model or TRMConfig(vocab_size=kind.vocab_size)
+    task_ids = training_task_ids(kind, tiers) if model_config.n_puzzles else []
+    if len(task_ids) != model_config.n_puzzles:
+        raise ValueError(
+            f"model has {model_config.n_puzzles} task embeddings, data has {len(task_ids)} tasks"
+        )
+    model = TRM(model_config).to(process.device)
+    if config.init_from:
+        start_model, _ = checkpoint.load(config.init_from, process.device)
+        model.load_state_dict(start_model.state_dict())
+    torch.manual_seed(config.seed)
+    state = TrainState.create(
+        model, config.lr, config.embedding_lr, config.weight_decay, config.ema_decay
     )
-    checkpoint.save(ema_model(model, ema), path, card)
+    if config.resume:
+        state.load(Path(config.resume))
+    if process.device.type == "cuda" and config.compile:
+        model.net = torch.compile(model.net)
+    stream = PuzzleStream(
+        kind,
+        tiers,
+        seed=config.seed * 1000 + process.rank + 7919 * state.counters.step,
+        curriculum=config.curriculum,
+        pool_size=config.pool_size,
+        held_out_size=config.eval_size,
+        puzzle_ids=task_rows(task_ids),
+    )
+    log = MetricsLog(out / "metrics.jsonl" if process.rank == 0 else None)
+    start_time = time.time() - state.counters.elapsed_s
+    return Run(config, kind, tiers, task_ids, process, state, stream, log, start_time)
+
+
+def train_to_the_end(run: Run) -> None:
+    """Train until the time budget or max_steps; a metrics row every 50 steps, a snapshot
+    every eval_every_s (a run stopped early still leaves its latest checkpoint)."""
+    config, counters, rank = run.config, run.state.counters, run.process.rank
+    batches: dict[str, Slots] = {}
+    """One batch of slots per tier, so small grids never run on a big tier's canvas."""
+    bar = tqdm(disable=rank != 0, unit="step", dynamic_ncols=True, mininterval=5)
+    window, last_eval = Window(), time.time()
+    while run.progress() < 1.0:
+        train_one_step(run, batches, window)
+        bar.update()
+        if counters.step % 50 == 0 and rank == 0:
+            figures = window.row(config.batch_size)
+            bar.set_postfix(
+                loss=figures["loss"],
+                exact=figures["exact"],
+                halt=figures["mean_halt_step"],
+                sps=figures["samples_per_s"],
+            )
+            run.log.write(
+                {"step": counters.step, "elapsed_s": round(time.time() - run.start_time, 1)}
+                | figures
+                | {
+                    "lr": round(run.state.optimizer.param_groups[0]["lr"], 6),
+                    "tiers": run.stream.active_tiers(),
+                }
+            )
+            window = Window()
+        if config.max_steps and counters.step >= config.max_steps:
+            break
+        if rank == 0 and time.time() - last_eval > config.eval_every_s:
+            run.snapshot()
+            last_eval = time.time()
+    bar.close()
+
+
+def train_one_step(run: Run, batches: dict[str, Slots], window: Window) -> None:
+    """One supervision step on a tier's batch, one optimizer step; halted slots refilled."""
+    config, state, device = run.config, run.state, run.process.device
+    progress = run.progress()
+    run.stream.progress = progress
+    tier = run.stream.choose_tier()
+    if tier not in batches:
+        batches[tier] = Slots(state.model, run.stream, tier, config.batch_size, device)
+    slots = batches[tier]
+    state.model.train()
+    scale = learning_rate_scale(
+        state.counters.step, progress, config.warmup_steps, config.min_lr_ratio
+    )
+    set_learning_rate(state.optimizer, scale)
+    result = train_step(
+        state.model,
+        state.optimizer,
+        slots.tokens,
+        slots.labels.flatten(1),
+        slots.puzzle_ids,
+        slots.answer,
+        slots.latent,
+        halt_weight=config.halt_loss_weight,
+        grad_clip=config.grad_clip,
+        mixed_precision=device.type == "cuda",
+        distributed=run.process.distributed,
+    )
+    state.ema.update(state.model, state.counters.step)
+    slots.answer, slots.latent = result.answer.float(), result.latent.float()
+    slots.steps += 1
+    halted = state.model.should_halt(result.halt_logit.float(), slots.steps)
+    window.add(result.loss.total.item(), result.loss.exact, halted, slots.steps)
+    slots.refill(halted)
+    state.counters.step += 1
+    state.counters.examples += int(halted.sum())
 
 
 def build_parser() -> argparse.ArgumentParser:
