@@ -53,3 +53,18 @@ def test_a_pool_holds_puzzles_of_every_tier_it_trains():
     assert min(stream.next("medium").tokens.shape) >= 13
     with pytest.raises(ValueError, match="cannot cover 2 tiers"):
         PuzzleStream(kind, ["small", "medium"], seed=0, pool_size=1)
+
+
+def test_the_loss_scores_answers_and_teaches_the_halting_head_when_they_are_exact():
+    model = TRM(TRMConfig(vocab_size=4, hidden=8, n_heads=2))
+    labels = torch.tensor([[1, 2, -100], [1, 2, 3]])
+    logits = torch.nn.functional.one_hot(torch.tensor([[1, 2, 0], [1, 0, 3]]), 4).float() * 20
+    halt_logit = torch.tensor([3.0, -3.0])
+    loss = model.loss(logits, halt_logit, labels, halt_weight=0.5)
+    assert loss.exact.tolist() == [True, False]  # ignored tokens do not count
+    halting = torch.nn.functional.binary_cross_entropy_with_logits(
+        halt_logit, torch.tensor([1.0, 0])
+    )
+    assert torch.isclose(loss.total, loss.answers + 0.5 * halting)
+    # per example: the mean over its labelled tokens; the wrong token of example 2 costs ~20
+    assert torch.isclose(loss.answers, torch.tensor(20 / 3 / 2), atol=1e-3)
