@@ -119,3 +119,23 @@ def test_train_help_names_trm_tool_train():
     run = trm_tool("train", "--help")
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("usage: trm-tool train")
+
+
+def test_a_sudoku_that_breaks_the_rules_is_told_so_first():
+    rows = EXAMPLE.read_text().splitlines()
+    rows[0] = rows[0].replace("6 3 .", "6 3 6", 1)  # a second 6 in the first row
+    run = trm_tool("solve", "\n".join(rows))
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    first_sentence = run.stderr.removeprefix("error: ").split(".")[0]
+    assert first_sentence.startswith("The Sudoku breaks the rules"), run.stderr
+    assert "digit 6 appears twice in row 1" in first_sentence
+
+
+def test_row_labels_are_read_and_kept_in_the_answer():
+    rows = [line.replace("|", "") for line in EXAMPLE.read_text().splitlines() if "-" not in line]
+    labelled = "\n".join(f"row {number}: {row}" for number, row in enumerate(rows, 1))
+    run = trm_tool("solve", labelled)
+    assert run.returncode == 0, run.stderr
+    answer = run.stdout.split("\n\n[")[0].splitlines()
+    assert [line.split(":")[0] for line in answer] == [f"row {n}" for n in range(1, 10)]
+    assert "[verified;" in run.stdout
