@@ -316,6 +316,30 @@ def task_copy(model: TRM, start_rows: list[int] | None, n_views: int, config: Fi
     return fitted
 
 
+def aligned_task(model: TRM, kind: PuzzleKind, puzzle: Puzzle) -> tuple[int, list[Pair], int]:
+    """The task as it is fitted: the input transform that explains its outputs best
+    (input_transform), its demonstrations with their inputs turned by it, and the side of the
+    square canvas it runs on (a fixed-canvas model's full canvas)."""
+    turn = input_transform(puzzle.examples)
+    puzzle = turn_inputs(puzzle, turn)
+    pairs = list(puzzle.examples)
+    side = task_side(kind, [puzzle.grid, *(g for pair in pairs for g in pair)])
+    if model.config.grid_shape is not None:  # a fixed-canvas model reads its full canvas only
+        side = max(kind.encode(puzzle.grid).shape)
+    return turn, pairs, side
+
+
+def draw_batch(
+    kind: PuzzleKind, pairs: list[Pair], views: list, side: int, rng: random.Random, size: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """`size` demonstrations drawn from `pairs`, each under a random view: tokens, labels and
+    the views' task rows."""
+    batch = [rng.choice(pairs) for _ in range(size)]
+    rows = [rng.randrange(len(views)) for _ in batch]
+    tokens, labels = pair_batch(kind, batch, side, [views[k] for k in rows])
+    return tokens, labels, torch.tensor(rows)
+
+
 @torch.enable_grad()
 def fit_task(
     model: TRM,
@@ -330,13 +354,8 @@ def fit_task(
     with the held-out one reproduced before it was trained on, `config.max_steps`, or
     `deadline` (a `time.perf_counter()` value; None: no time limit)."""
     start = time.perf_counter()
-    turn = input_transform(puzzle.examples)
+    turn, pairs, side = aligned_task(model, kind, puzzle)
     row = None if turn else row  # a known task's row was learned on the inputs as given
-    puzzle = turn_inputs(puzzle, turn)
-    pairs = list(puzzle.examples)
-    side = task_side(kind, [puzzle.grid, *(g for pair in pairs for g in pair)])
-    if model.config.grid_shape is not None:  # a fixed-canvas model reads its full canvas only
-        side = max(kind.encode(puzzle.grid).shape)
     views = task_views(kind, pairs, config.views, config.seed)
     steps = config.supervision_steps
     search_by = (
@@ -387,11 +406,9 @@ def fit_task(
             stopped = "time budget"
             break
         training = pairs[:-1] if held_out else pairs
-        batch = [rng.choice(training) for _ in range(config.batch_size)]
-        rows = [rng.randrange(len(views)) for _ in batch]
-        tokens, labels = pair_batch(kind, batch, side, [views[k] for k in rows])
+        tokens, labels, rows = draw_batch(kind, training, views, side, rng, config.batch_size)
         set_learning_rate(optimizer, min(1.0, (step + 1) / config.warmup_steps))
-        loss, _ = deep_supervision(fitted, optimizer, tokens, labels, torch.tensor(rows), steps)
+        loss, _ = deep_supervision(fitted, optimizer, tokens, labels, rows, steps)
         step += steps
     if not log or log[-1].step != step:
         check()
