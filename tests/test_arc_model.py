@@ -63,7 +63,7 @@ def test_a_known_task_pasted_as_text_starts_its_fit_from_its_trained_row(arc_che
     text = task_text(puzzle)  # plain text: no task id in it
     assert KIND.parse(text).task_id == puzzle.task_id
     result = solver.solve(text)
-    task = solver.fitted[solver.fit_key(KIND.parse(text))]
+    task = solver.source.fitted[solver.source.key(KIND.parse(text))]
     assert result.fit.steps == 2 and result.views == 2 and 1 <= len(result.attempts) <= 2
     assert task.model is not model and task.model.puzzle_embed.num_embeddings == 2
     assert model.puzzle_embed.num_embeddings == len(card.task_ids)  # the shared table is kept
@@ -82,7 +82,7 @@ def test_an_unseen_task_is_fitted_once_and_the_cache_gives_the_same_answer(arc_c
     heard = []
     first = solver.solve(text, progress=heard.append)
     second = solver.solve(text, progress=heard.append)
-    assert len(solver.fitted) == 1 and first.fit.steps == 4
+    assert len(solver.source.fitted) == 1 and first.fit.steps == 4
     assert [p.step for p in heard] == [0, 2, 4]  # the second call fitted nothing
     assert second.grid == first.grid and second.attempts == first.attempts
     assert first.fit.demonstrations == len(unseen.examples)

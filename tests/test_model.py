@@ -126,6 +126,25 @@ def test_halting_is_per_example_and_batch_equals_one_by_one():
         assert torch.equal(alone.tokens[0], together.tokens[i])
 
 
+def test_steps_run_until_the_caller_stops_each_example():
+    """`TRM.steps` yields each step's answers for the examples still running; one the caller
+    stops leaves the batch, and the others' answers are what predict gives."""
+    model = tiny("attention").eval()
+    tokens = torch.randint(1, 7, (3, 4, 5))
+    running, answers = [], {}
+    for step in model.steps(tokens):
+        running.append(step.active.tolist())
+        assert step.tokens.shape == (len(step.active), 4, 5)
+        answers.update(zip(step.active.tolist(), step.tokens))
+        if step.number == 2:
+            step.stop(step.active == 1)
+        elif step.number == 4:
+            step.stop(torch.ones_like(step.active, dtype=torch.bool))
+    assert running == [[0, 1, 2], [0, 1, 2], [0, 2], [0, 2]]
+    every = model.predict(tokens, max_steps=4, early_halting=False)
+    assert all(torch.equal(every.tokens[i], answers[i]) for i in (0, 2))
+
+
 def test_step_budget_may_exceed_training_budget():
     model = tiny("attention").eval()
     prediction = model.predict(torch.randint(1, 7, (2, 3, 3)), max_steps=40)

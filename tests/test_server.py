@@ -136,6 +136,24 @@ def test_options_reach_the_solver(client: httpx.Client):
     assert body["verified"] is False and "time budget of 0.50 s" in body["cut_short"]
 
 
+def test_one_solver_serves_each_request_with_its_own_views(client: httpx.Client, solver: Solver):
+    """No sibling solvers per option set: both requests reach the pool's one Solver (its
+    batching worker counts them), each searched with the views it asked for (one step, the
+    budget's last, so no view's answer stops the others)."""
+    text = sudoku_texts(1, seed=2, tier="extreme")[0]
+    batches_before = len(solver.batch_sizes)
+    views = []
+    for asked in (1, 3):
+        options = {"views": asked, "max_steps": 1, "retry_views": 0, "max_seconds": 0}
+        body = {"kind": "sudoku", "puzzle": text, "options": options}
+        response = client.post("/v1/solve", json=body)
+        assert response.status_code == 200, response.text
+        views.append(response.json()["views"])
+    assert views == [1, 3]
+    assert sum(solver.batch_sizes[batches_before:]) == 2
+    assert solver.policy.views == VIEWS
+
+
 BAD_REQUESTS = {
     "malformed JSON": ('{"kind": "sudoku", "puzzle": ', 422, ["not valid JSON"]),
     "not an object": ("[1, 2]", 422, ["valid dictionary", "Expected a JSON object"]),
@@ -297,7 +315,7 @@ def test_full_server_answers_503_and_slow_solve_504(pool: SolverPool, solver: So
     settings = ServerSettings(api_key=None, max_in_flight=1, timeout_s=1, retry_after_s=2)
     with running(create_app(pool, settings)) as url, httpx.Client(base_url=url, timeout=60) as http:
         in_flight = lambda: http.get("/healthz").json()["in_flight"]  # noqa: E731
-        with solver._lock, ThreadPoolExecutor(1) as thread:  # the model is busy elsewhere
+        with solver.model_lock, ThreadPoolExecutor(1) as thread:  # the model is busy elsewhere
             first = thread.submit(http.post, "/v1/solve", json=body)
             wait_for(lambda: in_flight() == 1, "the first solve to start")
             busy = http.post("/v1/solve", json=body)

@@ -9,7 +9,10 @@ import torch
 from trm_tool import checkpoint
 from trm_tool.model import TRM
 from trm_tool.puzzles import PuzzleError
-from trm_tool.solver import Candidate, Solver, vote
+from trm_tool.solver import Candidate, Checks, Solver, vote
+from trm_tool.solver.search import result as vote_result
+from trm_tool.solver.slices import run_rows
+from trm_tool.solver.views import unseen_views, views_of
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +53,7 @@ def test_vote_prefers_a_verified_candidate_over_a_majority(solver):
     wrong[0][0] = (wrong[0][0] + 1) % 5
     candidates = [Candidate(grid=wrong, confidence=0.9, steps=1)] * 3
     candidates.append(Candidate(grid=solution, confidence=0.1, steps=1))
-    ranked, share = vote(kind, puzzle, candidates)
+    ranked, share = vote(candidates, Checks(kind, puzzle))
     assert ranked[0].grid == solution and share == 0.25
 
 
@@ -69,20 +72,22 @@ def test_a_view_whose_answer_passes_the_check_stops_its_puzzle(solver):
         assert 1 <= result.views <= 4
 
 
-def test_the_hook_stops_the_examples_it_names_and_no_others(solver):
+def test_settled_rows_stop_and_no_others(solver):
     texts, _ = random_texts(solver.kind, 3, seed=10)
-    tokens = torch.stack([solver.kind.encode(solver.kind.parse(t).grid) for t in texts])
+    encoded = [solver.kind.encode(solver.kind.parse(t).grid) for t in texts]
     model = TRM(solver.model.config).eval()  # untrained: never halts within 6 steps
     asked = []
 
-    def second_after_two_steps(active, answers):
-        asked.append(active.tolist())
-        return (active == 1) & (len(asked) == 2)
+    def second_after_two_steps(rows, answers):
+        asked.append(rows)
+        return [row == 1 and len(asked) == 3 for row in rows]  # the first ask is before step 1
 
-    with torch.no_grad():
-        prediction = model.predict(tokens, max_steps=6, settled=second_after_two_steps)
-    assert prediction.steps.tolist() == [6, 2, 6]
-    assert asked[:3] == [[0, 1, 2], [0, 1, 2], [0, 2]]
+    answers = run_rows(
+        model, encoded, [0, 0, 0], 6, lambda shape: 8, settled=second_after_two_steps
+    )
+    assert [a.steps for a in answers] == [6, 2, 6]
+    assert not any(a.cut for a in answers)
+    assert asked[:4] == [[0, 1, 2], [0, 1, 2], [0, 1, 2], [0, 2]]
 
 
 def test_a_puzzle_no_view_verifies_gets_a_second_round_of_fresh_views(solver):
@@ -128,11 +133,11 @@ def test_views_are_distinct_and_later_rounds_end_when_a_kind_runs_out_of_symmetr
 
     mazes = load_solver("maze")
     puzzle = mazes.kind.parse("S..#\n.#..\n...G")
-    first = mazes.views_of(puzzle, 8)
+    first = views_of(mazes.kind, puzzle, 8)
     assert len(first) == 8 and len(set(first[1:])) == 7
     seen = set(first)
-    more = mazes.unseen_views(puzzle, seen, 1)
-    assert len(more) <= 1 and mazes.unseen_views(puzzle, seen, 2) == []
+    more = unseen_views(mazes.kind, puzzle, seen, 1, 8)
+    assert len(more) <= 1 and unseen_views(mazes.kind, puzzle, seen, 2, 8) == []
 
 
 def test_bad_input_is_a_puzzle_error(solver):
@@ -168,12 +173,26 @@ def test_a_corrupted_answer_is_never_marked_verified(solver):
     from trm_tool.puzzles.sudoku import KIND as SUDOKU
 
     puzzle, solution = SUDOKU.generate(random.Random(5), "singles")
-    sudoku_solver = Solver(SUDOKU, solver.model, solver.card, torch.device("cpu"))
+    check = Checks(SUDOKU, puzzle)
     for cell in range(0, 81, 7):
         corrupted = [row[:] for row in solution]
         r, c = divmod(cell, 9)
         corrupted[r][c] = corrupted[r][c] % 9 + 1
-        result = sudoku_solver.result(puzzle, [Candidate(grid=corrupted, confidence=1, steps=1)], 1)
+        result = vote_result(SUDOKU, [Candidate(grid=corrupted, confidence=1, steps=1)], check, 1)
         assert result.verified is False
-    good = sudoku_solver.result(puzzle, [Candidate(grid=solution, confidence=1, steps=1)], 1)
+    good = vote_result(SUDOKU, [Candidate(grid=solution, confidence=1, steps=1)], check, 1)
     assert good.verified is True
+
+
+def test_each_call_may_ask_for_its_own_views_and_the_solver_keeps_its_policy(solver):
+    texts, _ = random_texts(solver.kind, 6, seed=11)
+    untrained = TRM(solver.model.config)  # nothing verifies: every view votes
+    cpu = torch.device("cpu")
+    shared = Solver(solver.kind, untrained, solver.card, cpu, 4, retry_views=0, max_seconds=0)
+    asked = [1, 2, 3, 1, 2, 3]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda t, v: shared.solve(t, views=v), texts, asked))
+    assert [r.views for r in results] == asked
+    assert shared.solve(texts[0]).views == 4 and shared.policy.views == 4
+    assert shared.solve(texts[0], retry_views=2).views == 4 + 2
+    assert [r.views for r in shared.solve_many(texts[:2], views=2)] == [2, 2]

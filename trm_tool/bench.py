@@ -54,13 +54,14 @@ def accuracy(
 ) -> AccuracyRow:
     """Exact-match accuracy (and verified rate, pass@2) on the held-out set of a tier."""
     pairs = held_out(solver.kind, tier, n)
-    solver.views, solver.retry_views = views, retry_views
     exact = verified = top2 = steps = 0
     checkable = False
     by_task: dict[str, list[bool]] = {}
     for start in range(0, len(pairs), 64):
         chunk = pairs[start : start + 64]
-        results = solver.solve_puzzles([p for p, _ in chunk], max_steps)
+        results = solver.solve_puzzles(
+            [p for p, _ in chunk], max_steps=max_steps, views=views, retry_views=retry_views
+        )
         for (puzzle, solution), result in zip(chunk, results):
             exact += result.grid == solution
             top2 += solution in result.attempts[:2]
@@ -106,12 +107,17 @@ class ExternalRow(BaseModel):
     max_ms: float
 
 
-def external_accuracy(solver: Solver, puzzles: PuzzleSet) -> ExternalRow:
-    """Solve every puzzle of the set as one tool call each (the text as a user would paste it)."""
+def external_accuracy(
+    solver: Solver, puzzles: PuzzleSet, views: int | None = None, retry_views: int | None = None
+) -> ExternalRow:
+    """Solve every puzzle of the set as one tool call each (the text as a user would paste it),
+    with the solver's policy but for the views given."""
+    policy = solver.policy.but(views=views, retry_views=retry_views)
     solved = cut = 0
     latencies = []
     for puzzle in puzzles.puzzles:
-        result = solver.solve(solver.kind.question_text(puzzle))
+        text = solver.kind.question_text(puzzle)
+        result = solver.solve(text, views=policy.views, retry_views=policy.retry_views)
         solved += bool(result.verified)
         cut += result.cut_short is not None
         latencies.append(result.latency_ms)
@@ -123,9 +129,9 @@ def external_accuracy(solver: Solver, puzzles: PuzzleSet) -> ExternalRow:
         n=len(latencies),
         solved=round(solved / len(latencies), 4),
         ci95=(round(low, 4), round(high, 4)),
-        views=solver.views,
-        retry_views=solver.retry_views,
-        max_seconds=solver.max_seconds,
+        views=policy.views,
+        retry_views=policy.retry_views,
+        max_seconds=policy.max_seconds,
         cut_short=cut,
         p50_ms=round(statistics.median(latencies), 1),
         p95_ms=round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 1),
@@ -180,10 +186,11 @@ def median_seconds(run, device: torch.device, repeats: int) -> tuple[float, obje
 
 def speed(solver: Solver, tier: str, batch: int, repeats: int) -> SpeedRow:
     """Throughput of solve_puzzles at one batch size (single view, as a raw model measure)."""
-    solver.views, solver.retry_views = 1, 0
     puzzles = [p for p, _ in held_out(solver.kind, tier, batch)]
-    solver.solve_puzzles(puzzles[:1])  # warm-up
-    median, _ = median_seconds(lambda: solver.solve_puzzles(puzzles), solver.device, repeats)
+    solver.solve_puzzles(puzzles[:1], views=1, retry_views=0)  # warm-up
+    median, _ = median_seconds(
+        lambda: solver.solve_puzzles(puzzles, views=1, retry_views=0), solver.device, repeats
+    )
     return SpeedRow(
         batch=batch, puzzles_per_s=round(batch / median, 1), p50_ms=round(median * 1e3, 1)
     )
@@ -206,11 +213,10 @@ def halting_gain(solver: Solver, tier: str, batch: int, repeats: int = 3) -> Hal
     exact accuracy of each on the same held-out batch."""
     pairs = held_out(solver.kind, tier, batch)
     grids = [puzzle.grid for puzzle, _ in pairs]
-    ids = [solver.task_row(puzzle) for puzzle, _ in pairs]
 
     def measure(early_halting: bool) -> tuple[float, float]:
         median, predictions = median_seconds(
-            lambda: solver.predict(grids, None, ids, early_halting), solver.device, repeats
+            lambda: solver.predict(grids, early_halting=early_halting), solver.device, repeats
         )
         right = sum(
             solver.kind.decode(tokens) == solution
@@ -248,18 +254,21 @@ class ConcurrencyRow(BaseModel):
 def concurrency_gain(solver: Solver, tier: str, calls: int = 32, views: int = 8) -> ConcurrencyRow:
     """Throughput of `calls` distinct held-out puzzles solved sequentially vs concurrently
     (one round of views, so both ways do the same work)."""
-    solver.views, solver.retry_views = views, 0
     texts = [solver.kind.question_text(p) for p, _ in held_out(solver.kind, tier, calls)]
-    solver.solve(texts[0])  # warm-up
+
+    def call(text: str):
+        return solver.solve(text, views=views, retry_views=0)
+
+    call(texts[0])  # warm-up
     latencies = []
     start = time.perf_counter()
     for text in texts:
-        latencies.append(solver.solve(text).latency_ms)
+        latencies.append(call(text).latency_ms)
     sequential = time.perf_counter() - start
     first_batch = len(solver.batch_sizes)
     start = time.perf_counter()
     with ThreadPoolExecutor(calls) as pool:
-        list(pool.map(solver.solve, texts))
+        list(pool.map(call, texts))
     concurrent = time.perf_counter() - start
     batches = solver.batch_sizes[first_batch:]
     return ConcurrencyRow(

@@ -125,12 +125,11 @@ def bench_external(args: argparse.Namespace, solver) -> int:
     from . import bench
     from .external import load_set
 
-    solver.views, solver.retry_views = args.views_external, args.retry_views
     names = [*(args.set.split(",") if args.set else []), *([args.file] if args.file else [])]
     rows = []
     for name in names:
         puzzles = load_set(solver.kind, name, args.n, args.seed)
-        rows.append(bench.external_accuracy(solver, puzzles))
+        rows.append(bench.external_accuracy(solver, puzzles, args.views_external, args.retry_views))
         row = rows[-1]
         print(f"{name}: {puzzles.source}: solved {row.solved:.3f} of {row.n}", flush=True)
     print(bench.format_external(rows))
@@ -153,7 +152,13 @@ def bench_tasks(args: argparse.Namespace, solver) -> int:
 
     for tier in args.tier.split(",") if args.tier else list(solver.kind.tiers):
         row = bench.task_accuracy(
-            args.kind, args.checkpoint, tier, args.n, args.seed, solver.max_seconds, args.jobs
+            args.kind,
+            args.checkpoint,
+            tier,
+            args.n,
+            args.seed,
+            solver.policy.max_seconds,
+            args.jobs,
         )
         print(bench.format_tasks(row))
         if args.json:

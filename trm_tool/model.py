@@ -28,9 +28,9 @@ are padded into. Its recursion, initial states, input scale and post-norm blocks
 
 from __future__ import annotations
 
+import itertools
 import math
-import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -324,6 +324,22 @@ def edge_distances(tokens: Tensor) -> Tensor:
 
 
 @dataclass
+class SupervisionStep:
+    """One supervision step of `TRM.steps`, for the examples still running."""
+
+    number: int  # 1, 2, ...
+    active: Tensor  # [n] batch indices of the examples this step ran on
+    logits: Tensor  # [n, L - prefix, V] answer logits (on the canvas)
+    tokens: Tensor  # [n, H, W] answer tokens, cropped to the input's shape
+    halt_logit: Tensor  # [n]
+    stopped: Tensor | None = None
+
+    def stop(self, done: Tensor) -> None:
+        """Take the examples marked in `done` (bool [n]) out of the batch: no more steps."""
+        self.stopped = done
+
+
+@dataclass
 class Prediction:
     """What inference returns per example: answer tokens, step it halted at, confidence."""
 
@@ -331,6 +347,20 @@ class Prediction:
     steps: Tensor  # [B] supervision steps used
     confidence: Tensor  # [B] sigmoid of the final halting logit
     halt_logit: Tensor  # [B]
+
+    @classmethod
+    def empty(cls, tokens: Tensor) -> Prediction:
+        """Zeros for a batch of [B, H, W] questions, filled in by `record`."""
+        batch = torch.zeros(len(tokens), device=tokens.device)
+        return cls(torch.zeros_like(tokens), batch.long(), batch.clone(), batch.clone())
+
+    def record(self, step: SupervisionStep, done: Tensor) -> None:
+        """Keep the answers of the examples that finish at this step (`done`: bool [n])."""
+        finished = step.active[done]
+        self.tokens[finished] = step.tokens[done]
+        self.steps[finished] = step.number
+        self.halt_logit[finished] = step.halt_logit[done].float()
+        self.confidence[finished] = torch.sigmoid(self.halt_logit[finished])
 
 
 class TRM(nn.Module):
@@ -469,55 +499,48 @@ class TRM(nn.Module):
         return Loss(answers + halt_weight * halting, answers, exact)
 
     @torch.no_grad()
+    def steps(self, tokens: Tensor, puzzle_ids: Tensor | None = None) -> Iterator[SupervisionStep]:
+        """Inference one supervision step at a time: yields each step's answers and halting
+        logits for the examples still running. The caller decides when an example is done
+        (its halt logit, a step budget, a deadline, an exact check of its answer) and takes it
+        out with `step.stop(done)`; the recursion ends once every example is out."""
+        shape = tokens.shape
+        tokens = self.to_canvas(tokens)
+        _, height, width = tokens.shape
+        x = self.embed_question(tokens, puzzle_ids)
+        answer, latent = self.initial_state(x)
+        layout = self.layout(height, width, tokens.device)
+        active = torch.arange(len(tokens), device=tokens.device)
+        for number in itertools.count(1):
+            answer, latent, logits, halt_logit = self.supervision_step(x, answer, latent, layout)
+            answers = logits.argmax(-1).view(-1, height, width)[:, : shape[1], : shape[2]]
+            step = SupervisionStep(number, active, logits, answers, halt_logit)
+            yield step
+            if step.stopped is not None:
+                keep = ~step.stopped
+                active, x, answer, latent = active[keep], x[keep], answer[keep], latent[keep]
+            if len(active) == 0:
+                return
+
+    @torch.no_grad()
     def predict(
         self,
         tokens: Tensor,
         puzzle_ids: Tensor | None = None,
         max_steps: int | None = None,
         early_halting: bool = True,
-        deadline: float | None = None,
-        settled: Callable[[Tensor, Tensor], Tensor] | None = None,
     ) -> Prediction:
         """Inference with per-example early halting: an example leaves the batch once its halt
         logit turns positive or `max_steps` (default N_sup; may be larger) is spent. Without
         early halting every example runs all `max_steps` (the reference way, for benchmarks,
-        and the official TRM's evaluation). Past `deadline` (a `time.perf_counter()` value)
-        every example still running stops with the answer of the step just run, and so it does
-        when another step as long as the last would end past it. `settled`
-        (batch indices still running, their answers [n, H, W]) -> bool [n] stops examples
-        whose answer needs no more steps: one that passes an exact check, and the other views
-        of its puzzle."""
+        and the official TRM's evaluation)."""
         max_steps = max_steps or self.config.max_supervision_steps
-        shape = tokens.shape
-        tokens = self.to_canvas(tokens)
-        batch, height, width = tokens.shape
-        x = self.embed_question(tokens, puzzle_ids)
-        answer, latent = self.initial_state(x)
-        layout = self.layout(height, width, tokens.device)
-        out_tokens = torch.zeros_like(tokens)
-        out_steps = torch.zeros(batch, dtype=torch.long, device=tokens.device)
-        out_halt = torch.zeros(batch, device=tokens.device)
-        active = torch.arange(batch, device=tokens.device)
-        step_start = time.perf_counter()
-        for step in range(1, max_steps + 1):
-            answer, latent, logits, halt_logit = self.supervision_step(x, answer, latent, layout)
-            now = time.perf_counter()
-            out_of_time = deadline is not None and now + (now - step_start) > deadline
-            step_start = now
-            done = ((halt_logit > 0) & early_halting) | (step == max_steps) | out_of_time
-            answers = logits.argmax(-1).view(-1, height, width)
-            if settled is not None and not bool(done.all()):
-                done = done | settled(active, answers[:, : shape[1], : shape[2]])
-            finished = active[done]
-            out_tokens[finished] = answers[done]
-            out_steps[finished] = step
-            out_halt[finished] = halt_logit[done].float()
-            keep = ~done
-            active, x, answer, latent = active[keep], x[keep], answer[keep], latent[keep]
-            if len(active) == 0:
-                break
-        out_tokens = out_tokens[:, : shape[1], : shape[2]]
-        return Prediction(out_tokens, out_steps, torch.sigmoid(out_halt), out_halt)
+        prediction = Prediction.empty(tokens)
+        for step in self.steps(tokens, puzzle_ids):
+            done = ((step.halt_logit > 0) & early_halting) | (step.number == max_steps)
+            prediction.record(step, done)
+            step.stop(done)
+        return prediction
 
     def to_canvas(self, tokens: Tensor) -> Tensor:
         """[B, h, w] tokens at the top-left of the grid_shape canvas filled with canvas_fill

@@ -170,54 +170,42 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
 
 
 class Solvers:
-    """The pool's Solvers plus, per requested view counts, one sharing the same weights.
-
-    A Solver's view counts are fixed, so a request asking for others gets a sibling Solver
-    on the same model; requests with equal options still batch together."""
+    """The pool's Solver per kind; each request's options go to its call (`SearchPolicy`)."""
 
     def __init__(self, pool: SolverPool, timeout_s: float | None = None):
         self.pool = pool
         self.max_budget = None if timeout_s is None else 0.9 * timeout_s
         """The longest search a request may ask for: within the server's per-solve limit, so a
         long budget (ARC's 120 s) ends with the best answer so far instead of a 504."""
-        self._solvers: dict[tuple[str, int, int], Solver] = {}
+        self._solvers: dict[str, Solver] = {}
         self._lock = threading.Lock()
 
-    def get(self, kind: str, views: int | None = None, retry_views: int | None = None) -> Solver:
+    def get(self, kind: str) -> Solver:
         try:
-            base = self.pool.get(kind)
+            solver = self.pool.get(kind)
         except CheckpointError as err:
             raise ModelUnavailable(
                 f"No trained model is available for {kind} puzzles: {err}. Kinds with a model: "
                 f"{', '.join(self.models()) or 'none'}."
             ) from err
-        views = views or base.views
-        retry_views = base.retry_views if retry_views is None else retry_views
-        key = (kind, views, retry_views)
         with self._lock:
-            self._solvers.setdefault((kind, base.views, base.retry_views), base)
-            if key not in self._solvers:
-                self._solvers[key] = Solver(
-                    base.kind,
-                    base.model,
-                    base.card,
-                    base.device,
-                    views,
-                    base.max_steps,
-                    retry_views=retry_views,
-                    max_seconds=base.max_seconds,
-                )
-            return self._solvers[key]
+            self._solvers[kind] = solver
+        return solver
 
     def solve(self, request: SolveRequest) -> SolveResult:
         """Blocking; call from a worker thread. PuzzleError explains bad input."""
         kind = parse("auto", request.puzzle).kind if request.kind == "auto" else request.kind
-        solver = self.get(kind, request.options.views, request.options.retry_views)
-        options = request.options
-        budget = solver.max_seconds if options.max_seconds is None else options.max_seconds
+        solver, options = self.get(kind), request.options
+        budget = solver.policy.max_seconds if options.max_seconds is None else options.max_seconds
         if self.max_budget is not None:
             budget = min(budget or self.max_budget, self.max_budget)
-        return solver.solve(request.puzzle, options.max_steps, budget)
+        return solver.solve(
+            request.puzzle,
+            max_steps=options.max_steps,
+            max_seconds=budget,
+            views=options.views,
+            retry_views=options.retry_views,
+        )
 
     def load_all(self) -> list[str]:
         """Load every kind that has a checkpoint, so the first requests do not wait for it."""
@@ -231,15 +219,12 @@ class Solvers:
     def models(self) -> list[str]:
         """Kinds with a loaded model."""
         with self._lock:
-            return sorted({key[0] for key in self._solvers}, key=KIND_NAMES.index)
+            return sorted(self._solvers, key=KIND_NAMES.index)
 
-    def by_kind(self) -> dict[str, list[Solver]]:
+    def by_kind(self) -> dict[str, Solver]:
         """Every Solver in use, by kind, for metrics."""
         with self._lock:
-            out: dict[str, list[Solver]] = {}
-            for (kind, *_), solver in self._solvers.items():
-                out.setdefault(kind, []).append(solver)
-            return out
+            return dict(self._solvers)
 
 
 class SolveSlots:
@@ -343,7 +328,7 @@ class Metrics:
         self.requests[(endpoint, status)] += 1
         self.latency.setdefault(endpoint, Histogram(LATENCY_BUCKETS)).observe(seconds)
 
-    def render(self, solvers: dict[str, list[Solver]], in_flight: int) -> str:
+    def render(self, solvers: dict[str, Solver], in_flight: int) -> str:
         lines = _header("trm_requests_total", "counter", "HTTP requests by endpoint and status.")
         for (endpoint, status), count in sorted(self.requests.items()):
             lines.append(f'trm_requests_total{{endpoint="{endpoint}",status="{status}"}} {count}')
@@ -358,9 +343,9 @@ class Metrics:
         lines.append(f"trm_solves_in_flight {in_flight}")
         name = "trm_solver_batch_size"
         lines += _header(name, "histogram", "Puzzles merged into one batched recursion.")
-        for kind, group in sorted(solvers.items()):
+        for kind, solver in sorted(solvers.items()):
             histogram = Histogram(BATCH_BUCKETS)
-            for size in (size for solver in group for size in list(solver.batch_sizes)):
+            for size in list(solver.batch_sizes):
                 histogram.observe(size)
             lines += histogram.lines(name, f'kind="{kind}"')
         return "\n".join(lines) + "\n"
