@@ -124,6 +124,45 @@ def test_a_full_disk_while_saving_keeps_the_previous_state_and_says_why(tmp_path
     checkpoint.load(weights)
 
 
+class Killed(BaseException):
+    """Stands for a SIGKILL at one exact point of a save."""
+
+
+def test_a_save_cut_off_between_its_two_renames_loads_as_the_new_checkpoint(tmp_path, monkeypatch):
+    weights = tmp_path / "maze.safetensors"
+    card = checkpoint.ModelCard(kind="maze", config=tiny_state().model.config)
+    checkpoint.save(trained_state(1).ema_model(), weights, card)
+    rename = os.replace
+    renames = []
+
+    def killed_at_the_second_rename(source, target):
+        renames.append(target)
+        if len(renames) == 2:
+            raise Killed
+        rename(source, target)
+
+    monkeypatch.setattr(os, "replace", killed_at_the_second_rename)
+    new = trained_state(3).ema_model()
+    with pytest.raises(Killed):
+        checkpoint.save(new, weights, card)
+    monkeypatch.undo()
+    assert (tmp_path / "maze.json.tmp").is_file()  # new weights in place, their card beside
+    model, _ = checkpoint.load(weights)
+    assert torch.equal(model.lm_head.weight, new.lm_head.weight)
+
+    def killed_while_writing(tensors, filename, metadata=None):
+        raise Killed
+
+    # the next save first puts the cut-off save's card in place, so a crash of its own leaves
+    # the previous checkpoint whole
+    monkeypatch.setattr(checkpoint, "save_file", killed_while_writing)
+    with pytest.raises(Killed):
+        checkpoint.save(trained_state(5).ema_model(), weights, card)
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["maze.json", "maze.safetensors"]
+    assert checkpoint.load_card(weights).sha256 == checkpoint.sha256_of(weights)
+
+
 def start_run(out: Path, resume: bool) -> subprocess.Popen:
     args = [sys.executable, "-m", "trm_tool.train", *RUN, "--out", str(out)]
     if resume:

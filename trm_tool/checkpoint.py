@@ -90,8 +90,9 @@ def replaced_together(*paths: Path) -> Iterator[list[Path]]:
     """Temporary paths beside `paths` for the caller to write; when the block ends they are
     flushed to disk and renamed over `paths`, so a crash at any moment leaves each file old or
     new, never torn. If writing fails (a full disk), the temporary files go, the old files
-    stay, and SaveError says so. (Two files are replaced by two renames, one after the other.)"""
-    staged = [path.with_name(path.name + ".tmp") for path in paths]
+    stay, and SaveError says so. Two files are replaced by two renames, one after the other:
+    see interrupted_card for a crash between them."""
+    staged = [staged_path(path) for path in paths]
     try:
         yield staged
         for temporary in staged:
@@ -110,6 +111,22 @@ def replaced_together(*paths: Path) -> Iterator[list[Path]]:
         _fsync(folder)
 
 
+def staged_path(path: Path) -> Path:
+    """Where replaced_together writes the new version of `path`."""
+    return path.with_name(path.name + ".tmp")
+
+
+def interrupted_card(weights: Path) -> ModelCard | None:
+    """The card of a save cut off between its two renames (its new weights in place, their
+    card still the temporary file beside the old card), or None if that is not what happened.
+    Loading reads it; the next save puts it in place first."""
+    try:
+        card = ModelCard.model_validate_json(staged_path(card_path(weights)).read_text())
+    except (OSError, ValidationError):
+        return None
+    return card if weights.is_file() and card.sha256 == sha256_of(weights) else None
+
+
 def _fsync(path: Path) -> None:
     descriptor = os.open(path, os.O_RDONLY)
     try:
@@ -125,6 +142,8 @@ def save(
     Both are replaced only once both are written (replaced_together)."""
     weights = Path(weights)
     weights.parent.mkdir(parents=True, exist_ok=True)
+    if interrupted_card(weights) is not None:  # finish the last save before starting this one
+        os.replace(staged_path(card_path(weights)), card_path(weights))
     state = {
         name: (t.to(dtype) if t.dtype.is_floating_point else t).contiguous().cpu()
         for name, t in model.state_dict().items()
@@ -166,6 +185,8 @@ def load(weights: Path | str, device: str | torch.device = "cpu") -> tuple[TRM, 
         raise CheckpointError(f"checkpoint {weights} does not exist")
     card = load_card(weights)
     actual = sha256_of(weights)
+    if actual != card.sha256:
+        card = interrupted_card(weights) or card
     if actual != card.sha256:
         raise CheckpointError(
             f"checkpoint {weights} does not match its card: sha256 {actual[:16]}... "
