@@ -10,7 +10,8 @@ first on PATH (so `trm-tool` and `python` are the project's). A line right befor
     server         a `trm-tool serve` this test starts on 127.0.0.1 answers the block's
                    http://127.0.0.1:8000 (the block is pointed at the server's free port)
     needs PATH     runs only where PATH (relative to the repository root) exists
-    continued      the block before it in the same file runs first, in the same process
+    continued      the block before it in the same file and language (skipped ones passed
+                   over) runs first, in the same process
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def blocks_of(path: Path) -> list[Block]:
         marker = MARKER.match(previous)
         words = tuple(marker["words"].split()) if marker else ()
         language = fence["language"]
-        before = next((b for b in reversed(blocks) if b.language == language), None)
+        ran = [b for b in blocks if b.language == language and "skip" not in b.words]
+        before = ran[-1] if ran else None
         code = "\n".join(lines[index + 1 : end]) + "\n"
         reason = (marker["reason"] or "") if marker else ""
         blocks.append(Block(path, index + 1, language, code, words, reason, before))
@@ -102,14 +104,16 @@ def params(block: Block):
 
 
 @pytest.fixture(scope="module")
-def server_port():
+def server_port(tmp_path_factory):
     """A real `trm-tool serve` with the shipped checkpoints on a free 127.0.0.1 port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {key: value for key, value in os.environ.items() if key != "TRM_API_KEY"}
     command = [sys.executable, "-m", "trm_tool.cli", "serve", "--port", str(port)]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    log = tmp_path_factory.mktemp("server") / "log.txt"  # a file: a full pipe would block it
+    with log.open("w") as out:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180
     while True:
         try:
@@ -118,7 +122,7 @@ def server_port():
         except OSError:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
-                pytest.fail(f"trm-tool serve did not start: {server.communicate()[1][-3000:]}")
+                pytest.fail(f"trm-tool serve did not start: {log.read_text()[-3000:]}")
             time.sleep(0.5)
     yield port
     server.terminate()
@@ -180,12 +184,14 @@ def test_the_block_reader_sees_markers_reasons_and_continuations(tmp_path):
     doc = tmp_path / "doc.md"
     doc.write_text(
         "Text.\n\n<!-- docs-test: skip (needs a GPU) -->\n```bash\nnvidia-smi\n```\n\n"
-        "```python\nx = 1\n```\n\n<!-- docs-test: continued -->\n```python\nprint(x)\n```\n"
+        "```python\nx = 1\n```\n\n<!-- docs-test: skip (an outside server) -->\n```python\n"
+        "import outside\n```\n\n<!-- docs-test: continued -->\n```python\nprint(x)\n```\n"
         "\n```json\n{}\n```\n"
     )
-    skipped, first, second, data = blocks_of(doc)
+    skipped, first, outside, second, data = blocks_of(doc)
     assert skipped.words == ("skip",) and skipped.reason == "needs a GPU" and skipped.line == 4
     assert first.words == () and first.code == "x = 1\n"
-    assert second.program() == "x = 1\nprint(x)\n"
+    assert outside.reason == "an outside server"
+    assert second.program() == "x = 1\nprint(x)\n"  # the skipped block is passed over
     assert data.language == "json"
     assert len(RUNNABLE) >= 10, "the docs lost their examples, or the reader lost the blocks"
