@@ -133,7 +133,7 @@ def check_kind(name: str, device: str) -> dict:
         ids.to(device),
         mixed_precision=on_gpu(device),
     )
-    out["train_step_loss"] = round(float(step.loss.total), 4)
+    out["train_step_loss"] = round(float(step.loss.total.detach()), 4)
     out["train_step_finite"] = bool(torch.isfinite(step.loss.total))
     solver = load_solver(name, device=device)
     calls = 4 if on_gpu(device) else 1
