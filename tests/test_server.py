@@ -157,7 +157,7 @@ def test_one_solver_serves_each_request_with_its_own_views(client: httpx.Client,
 BAD_REQUESTS = {
     "malformed JSON": ('{"kind": "sudoku", "puzzle": ', 422, ["not valid JSON"]),
     "not an object": ("[1, 2]", 422, ["valid dictionary", "Expected a JSON object"]),
-    "missing fields": ("{}", 422, ["'kind' is missing", "'puzzle' is missing"]),
+    "missing fields": ("{}", 422, ["'puzzle' is missing"]),
     "puzzle not a string": ('{"kind": "sudoku", "puzzle": 5}', 422, ["'puzzle'", "string"]),
     "options of the wrong type": (
         '{"kind": "sudoku", "puzzle": "x", "options": {"views": "many"}}',
@@ -380,3 +380,41 @@ def test_mcp_server_lists_the_tools_and_answers_over_stdio(solver: Solver, tmp_p
         assert [block.text for block in result.content] == [expected]
     assert no_model.is_error
     assert "No trained model is available for maze puzzles" in no_model.content[0].text
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenAPI: what apps that import tool servers read
+
+
+def test_openapi_describes_solve_as_it_behaves(client: httpx.Client):
+    spec = client.get("/openapi.json").json()
+    ids = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
+    assert {"solve", "list_tools", "health", "metrics"} <= ids
+    solve = spec["paths"]["/v1/solve"]["post"]
+    assert solve["summary"] and solve["description"]
+    body = solve["requestBody"]["content"]["application/json"]
+    assert body["schema"]["$ref"].endswith("/SolveRequest")
+    request = spec["components"]["schemas"]["SolveRequest"]
+    assert request["required"] == ["puzzle"]
+    assert request["properties"]["kind"]["default"] == "auto"
+    assert {"sudoku", "maze"} <= set(body["examples"])
+    assert solve["responses"]["200"]["content"]["application/json"]["example"]["verified"]
+    statuses = {"401", "404", "413", "422", "503", "504"}
+    assert statuses <= set(solve["responses"])
+    assert spec["components"]["schemas"]["ErrorBody"]["required"] == ["error"]
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for status in statuses:
+        content = solve["responses"][status]["content"]["application/json"]
+        assert content["schema"]["$ref"].endswith("/ErrorBody")
+        assert list(content["example"]) == ["error"]
+    assert "Retry-After" in solve["responses"]["503"]["headers"]
+
+    # The documented examples are real requests: each one is accepted as it stands.
+    sudoku_example = body["examples"]["sudoku"]["value"]
+    response = client.post("/v1/solve", json=sudoku_example)  # no kind: auto
+    assert response.status_code == 200, response.text
+    assert response.json()["verified"] is True
+    assert (
+        response.json()["solution_text"]
+        == solve["responses"]["200"]["content"]["application/json"]["example"]["solution_text"]
+    )

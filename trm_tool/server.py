@@ -26,13 +26,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .api_docs import PROTECTED, SOLVE_ERRORS, SOLVE_EXAMPLES, SOLVE_RESPONSE_EXAMPLE
 from .checkpoint import CheckpointError
 from .puzzles import KIND_NAMES, PuzzleError, parse
 from .solver import Solver, SolveResult
@@ -114,7 +115,7 @@ class SolveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["auto", "sudoku", "maze", "arc"] = Field(
-        description=SolveGridPuzzleInput.model_fields["kind"].description
+        default="auto", description=SolveGridPuzzleInput.model_fields["kind"].description
     )
     puzzle: str = Field(
         description=SolveGridPuzzleInput.model_fields["puzzle"].description,
@@ -124,10 +125,10 @@ class SolveRequest(BaseModel):
 
 
 EXPECTED_BODY = (
-    'Expected a JSON object (Content-Type: application/json) like {"kind": "auto" | "sudoku" '
-    '| "maze" | "arc", "puzzle": "<the puzzle text>", "options": {"max_steps": <int 1-256>, '
-    '"views": <int 1-64>, "retry_views": <int 0-64>, "max_seconds": <number 0-600>}}; options '
-    "are optional."
+    'Expected a JSON object (Content-Type: application/json) like {"puzzle": "<the puzzle '
+    'text>", "kind": "auto" | "sudoku" | "maze" | "arc", "options": {"max_steps": <int 1-256>, '
+    '"views": <int 1-64>, "retry_views": <int 0-64>, "max_seconds": <number 0-600>}}; kind '
+    '(default "auto") and options are optional.'
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -490,21 +491,43 @@ def create_app(pool: SolverPool, settings: ServerSettings | None = None) -> Fast
     app.add_middleware(RequireApiKey, key=settings.api_key, metrics=metrics)
     app.add_middleware(RecordMetrics, metrics=metrics)
 
-    @app.post("/v1/solve", response_model=SolveResult)
-    async def solve(body: SolveRequest) -> SolveResult:
-        """Solve one puzzle; concurrent requests are batched by the solver."""
+    @app.post(
+        "/v1/solve",
+        operation_id="solve",
+        summary="Solve a Sudoku, a maze or an ARC task given as text",
+        response_model=SolveResult,
+        responses={200: {"content": {"application/json": {"example": SOLVE_RESPONSE_EXAMPLE}}}}
+        | SOLVE_ERRORS,
+    )
+    async def solve(body: Annotated[SolveRequest, Body(openapi_examples=SOLVE_EXAMPLES)]):
+        """Solve one puzzle with the trained TRM and answer the solution in the puzzle's own
+        text format, with `verified` saying whether an exact check confirmed it (Sudoku, maze;
+        null for ARC). `kind` defaults to `auto` (detected from the text). Concurrent requests
+        are batched by the solver."""
         return await run_solve(executor, slots, settings, lambda: solvers.solve(body))
 
-    @app.get("/v1/tools")
+    @app.get(
+        "/v1/tools",
+        operation_id="list_tools",
+        summary="The tools as OpenAI function schemas",
+        responses=PROTECTED,
+    )
     async def tools() -> list[dict]:
         """OpenAI-style function schemas of the tools, to hand to any chat model."""
         return tool_schemas
 
-    @app.get("/healthz")
+    @app.get("/healthz", operation_id="health", summary="Liveness and the loaded models")
     async def healthz() -> dict:
+        """Open without the API key, for load balancers."""
         return {"status": "ok", "models": solvers.models(), "in_flight": slots.busy}
 
-    @app.get("/metrics", response_class=PlainTextResponse)
+    @app.get(
+        "/metrics",
+        operation_id="metrics",
+        summary="Prometheus metrics",
+        response_class=PlainTextResponse,
+        responses=PROTECTED,
+    )
     async def prometheus() -> PlainTextResponse:
         text = metrics.render(solvers.by_kind(), slots.busy)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
