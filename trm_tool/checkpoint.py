@@ -29,6 +29,11 @@ from .official_weights import import_checkpoint
 SHIPPED_DIR = Path(__file__).parent / "checkpoints"
 
 
+class CheckpointMissing(CheckpointError):
+    """No checkpoint at all (as opposed to one that is corrupted): a server may run without
+    the kind, but must not run a model whose file fails its check."""
+
+
 class HeldOutResult(BaseModel):
     """One measured number: exact accuracy on held-out data, and how to reproduce it."""
 
@@ -182,7 +187,7 @@ def load(weights: Path | str, device: str | torch.device = "cpu") -> tuple[TRM, 
     """Load a model after checking the weights' sha256 against the card; float32 on device."""
     weights = Path(weights)
     if not weights.is_file():
-        raise CheckpointError(f"checkpoint {weights} does not exist")
+        raise CheckpointMissing(f"checkpoint {weights} does not exist")
     card = load_card(weights)
     actual = sha256_of(weights)
     if actual != card.sha256:
@@ -218,7 +223,7 @@ def resolve(kind: str, checkpoint: str | Path | None) -> Path:
     weights = path / f"{kind}.safetensors"
     if not weights.is_file():
         found = sorted(p.name for p in path.glob("*.safetensors"))
-        raise CheckpointError(
+        raise CheckpointMissing(
             f"{path} has no {weights.name}; it holds: {', '.join(found) or 'no checkpoint'}"
         )
     return weights
@@ -240,7 +245,7 @@ def shipped(kind: str) -> Path:
     path = SHIPPED_DIR / f"{kind}.safetensors"
     if not path.is_file():
         available = sorted(p.stem for p in SHIPPED_DIR.glob("*.safetensors"))
-        raise CheckpointError(
+        raise CheckpointMissing(
             f"no shipped checkpoint for {kind!r}; shipped: {', '.join(available) or 'none'}"
         )
     return path

@@ -44,7 +44,8 @@ class BatchQueue(Generic[Item, Result]):
         self._worker_lock = threading.Lock()
 
     def submit(self, item: Item) -> Result:
-        """The item's result; an error raised by `run` is raised here (the worker lives on)."""
+        """The item's result; an error raised by `run` for this item is raised here (the
+        worker lives on, and the other items of its batch are run again on their own)."""
         request = _Request(item)
         self._ensure_worker()
         self._queue.put(request)
@@ -63,19 +64,33 @@ class BatchQueue(Generic[Item, Result]):
         while True:
             batch = self._take()
             self.batch_sizes.append(len(batch))
-            groups: dict[Hashable, list[_Request]] = {}
-            for request in batch:
-                groups.setdefault(self.key(request.item), []).append(request)
+            try:
+                groups: dict[Hashable, list[_Request]] = {}
+                for request in batch:
+                    groups.setdefault(self.key(request.item), []).append(request)
+            except Exception:  # a key that fails: run each request on its own
+                groups = {index: [request] for index, request in enumerate(batch)}
             for group in groups.values():
-                try:
-                    results = self.run([r.item for r in group])
-                except Exception as err:  # reported to every waiting caller
-                    results, error = [None] * len(group), err
-                else:
-                    error = None
-                for request, result in zip(group, results):
-                    request.result, request.error = result, error
-                    request.done.set()
+                self._answer(group)
+
+    def _answer(self, group: list[_Request]) -> None:
+        """Runs a group; if the batched run fails, runs each request alone, so one bad item
+        fails only its own caller and the others in its batch are still answered."""
+        try:
+            results = self.run([r.item for r in group])
+            if len(results) != len(group):
+                raise RuntimeError(f"run gave {len(results)} results for {len(group)} items")
+        except Exception as err:
+            if len(group) > 1:
+                for request in group:
+                    self._answer([request])
+                return
+            results, error = [None], err
+        else:
+            error = None
+        for request, result in zip(group, results):
+            request.result, request.error = result, error
+            request.done.set()
 
     def _take(self) -> list[_Request]:
         """The next request, and whatever else arrives within `wait_s`, up to `max_batch`."""
