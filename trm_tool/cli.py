@@ -229,24 +229,42 @@ def _pool(args: argparse.Namespace) -> SolverPool:
     return SolverPool(checkpoints, args.device, **options)
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from .server import ServerSettings, serve
+def _settings(args: argparse.Namespace):
+    """ServerSettings from the --host, --port and limit flags (the key from $TRM_API_KEY)."""
+    from .server import ServerSettings
 
-    settings = ServerSettings(
+    return ServerSettings(
         host=args.host,
         port=args.port,
         max_body_bytes=args.max_body_kb * 1024,
         timeout_s=args.timeout,
         max_in_flight=args.max_in_flight,
     )
-    serve(_pool(args), settings)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    settings = _settings(args)
+    pool, chat = _pool(args), None
+    if args.llm:
+        from .chat_api import ChatService, make_llm
+
+        chat = ChatService(make_llm(args.llm), pool)
+    serve(pool, settings, chat)
     return 0
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
     from .server import run_mcp
 
-    run_mcp(_pool(args))
+    if not args.http:
+        run_mcp(_pool(args))
+        return 0
+    from .mcp_http import serve_mcp_http
+
+    settings = _settings(args)
+    serve_mcp_http(_pool(args), settings)
     return 0
 
 
@@ -349,17 +367,33 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
     bench.set_defaults(run=cmd_bench)
 
 
+def _add_limit_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept remote clients")
+    parser.add_argument("--port", type=int, default=8000, help="the port to listen on")
+    parser.add_argument("--max-body-kb", type=int, default=256, help="larger requests get 413")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per solve, then 504")
+    parser.add_argument("--max-in-flight", type=int, default=64, help="then 503 + Retry-After")
+
+
 def add_serving(sub: argparse._SubParsersAction) -> None:
     serve = sub.add_parser("serve", help="HTTP API (POST /v1/solve, /v1/tools, /metrics)")
-    serve.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept remote clients")
-    serve.add_argument("--port", type=int, default=8000, help="the port to listen on")
-    serve.add_argument("--max-body-kb", type=int, default=256, help="larger requests get 413")
-    serve.add_argument("--timeout", type=float, default=30.0, help="seconds per solve, then 504")
-    serve.add_argument("--max-in-flight", type=int, default=64, help="then 503 + Retry-After")
+    _add_limit_args(serve)
+    serve.add_argument(
+        "--llm",
+        metavar="BACKEND",
+        help="also serve the LLM + TRM agent as an OpenAI-compatible model "
+        "(/v1/chat/completions) and a chat page (/): local, openai:<base_url>[#model], hf:<dir>",
+    )
     _add_pool_args(serve)
     serve.set_defaults(run=cmd_serve)
 
-    mcp = sub.add_parser("mcp", help="MCP server over stdio with the same tools")
+    mcp = sub.add_parser("mcp", help="MCP server with the same tools (stdio, or HTTP)")
+    mcp.add_argument(
+        "--http",
+        action="store_true",
+        help="streamable HTTP at http://HOST:PORT/mcp instead of stdio ($TRM_API_KEY applies)",
+    )
+    _add_limit_args(mcp)
     _add_pool_args(mcp)
     mcp.set_defaults(run=cmd_mcp)
 

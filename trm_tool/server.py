@@ -15,13 +15,14 @@ Every HTTP error is JSON `{"error": "..."}` saying what was wrong and what is ex
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -34,7 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .api_docs import PROTECTED, SOLVE_ERRORS, SOLVE_EXAMPLES, SOLVE_RESPONSE_EXAMPLE
-from .checkpoint import CheckpointError, CheckpointMissing
+from .checkpoint import CheckpointError
 from .puzzles import KIND_NAMES, PuzzleError, parse
 from .solver import Solver, SolveResult
 from .tool import (
@@ -50,10 +51,14 @@ from .tool import (
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
+    from .chat_api import ChatService
+
 log = logging.getLogger(__name__)
 
 API_KEY_ENV = "TRM_API_KEY"
 ENDPOINTS = ("/v1/solve", "/v1/tools", "/healthz", "/metrics")
+CHAT_ENDPOINTS = ("/", "/v1/models", "/v1/chat/completions")
+"""Served with `--llm` (trm_tool.chat_api)."""
 OPEN_ENDPOINTS = ("/healthz",)
 """Reachable without the API key, so load balancers can probe replicas."""
 
@@ -209,15 +214,12 @@ class Solvers:
         )
 
     def load_all(self) -> list[str]:
-        """Load every kind that has a checkpoint, so the first requests do not wait for it.
-        A kind without one is skipped; one that fails its check (corrupted, altered) raises,
-        so the server refuses to start rather than run without it or with a wrong model."""
+        """Load every kind that has a checkpoint, so the first requests do not wait for it."""
         for kind in KIND_NAMES:
             try:
                 self.get(kind)
-            except ModelUnavailable as err:
-                if not isinstance(err.__cause__, CheckpointMissing):
-                    raise
+            except ModelUnavailable:
+                continue
         return self.models()
 
     def models(self) -> list[str]:
@@ -384,7 +386,8 @@ class RecordMetrics:
                 status = message["status"]
             await send(message)
 
-        endpoint = scope["path"] if scope["path"] in ENDPOINTS else "other"
+        known = scope["path"] in ENDPOINTS + CHAT_ENDPOINTS
+        endpoint = scope["path"] if known else "other"
         try:
             await self.app(scope, receive, send_and_record)
         finally:
@@ -470,8 +473,11 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 # The HTTP app
 
 
-def create_app(pool: SolverPool, settings: ServerSettings | None = None) -> FastAPI:
-    """The HTTP API over `pool`; models load at startup so /healthz can say which exist."""
+def create_app(
+    pool: SolverPool, settings: ServerSettings | None = None, chat: ChatService | None = None
+) -> FastAPI:
+    """The HTTP API over `pool`; models load at startup so /healthz can say which exist.
+    With `chat`, also the agent as an OpenAI-compatible model and the chat page."""
     settings = settings or ServerSettings()
     solvers, metrics, slots = (
         Solvers(pool, settings.timeout_s),
@@ -535,6 +541,10 @@ def create_app(pool: SolverPool, settings: ServerSettings | None = None) -> Fast
         text = metrics.render(solvers.by_kind(), slots.busy)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
+    if chat is not None:
+        from .chat_api import chat_router
+
+        app.include_router(chat_router(chat, executor, slots))
     return app
 
 
@@ -577,12 +587,12 @@ def _add_error_handlers(app: FastAPI, metrics: Metrics) -> None:
         )
 
 
-def serve(pool: SolverPool, settings: ServerSettings) -> None:
-    """Run the HTTP API with uvicorn until interrupted."""
+def serve(pool: SolverPool, settings: ServerSettings, chat: ChatService | None = None) -> None:
+    """Run the HTTP API (with `chat`: also the chat endpoint and page) until interrupted."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
-    uvicorn.run(create_app(pool, settings), host=settings.host, port=settings.port)
+    uvicorn.run(create_app(pool, settings, chat), host=settings.host, port=settings.port)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -609,26 +619,37 @@ PuzzleArg = Annotated[
 ]
 
 
-def create_mcp_server(pool: SolverPool) -> MCPServer:
+def create_mcp_server(pool: SolverPool, settings: ServerSettings | None = None) -> MCPServer:
     """An MCP server with the same tools, names and descriptions as `trm_tools(pool)`; a tool
-    answers with `describe(result)`, bad input is a tool error with the readable message."""
+    answers with `describe(result)`, bad input is a tool error with the readable message.
+    With `settings` (MCP over HTTP), solves keep the HTTP service's slot and time limits."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
 
-    def run(kind: str, puzzle: str) -> str:
+    limits = settings and (
+        ThreadPoolExecutor(settings.max_in_flight, thread_name_prefix="trm-mcp"),
+        SolveSlots(settings.max_in_flight),
+        settings,
+    )
+
+    async def run(kind: str, puzzle: str) -> str:
+        job = functools.partial(pool.solve, kind, puzzle)
         try:
-            return describe(pool.solve(kind, puzzle))
+            result = await (run_solve(*limits, job) if limits else asyncio.to_thread(job))
         except PuzzleError as err:
             raise ToolError(f"Could not solve the puzzle: {err}") from err
+        except ApiError as err:
+            raise ToolError(err.message) from err
+        return describe(result)
 
-    def solve_one_kind(kind: str) -> Callable[[str], str]:
-        def solve(puzzle: PuzzleArg) -> str:
-            return run(kind, puzzle)
+    def solve_one_kind(kind: str) -> Callable[[str], Awaitable[str]]:
+        async def solve(puzzle: PuzzleArg) -> str:
+            return await run(kind, puzzle)
 
         return solve
 
-    def solve_any(puzzle: AnyPuzzleArg, kind: KindArg = "auto") -> str:
-        return run(kind, puzzle)
+    async def solve_any(puzzle: AnyPuzzleArg, kind: KindArg = "auto") -> str:
+        return await run(kind, puzzle)
 
     server = MCPServer("trm-tool", instructions="Exact grid-puzzle solving with a TRM.")
     for tool in trm_tools(pool):
