@@ -84,7 +84,7 @@ def workers(phase: str) -> int:
 
 def checks(device: str, end: float, work: Path) -> dict:
     """Environment, then per kind: the device's predictions against the CPU's (fp32, bf16
-    autocast, torch.compile), one bf16 train step, and the solver's verified answers."""
+    autocast), one bf16 train step, the solver's verified answers; last, torch.compile."""
     result: dict = {"torch": torch.__version__, "cuda_available": torch.cuda.is_available()}
     if on_gpu(device):
         props = torch.cuda.get_device_properties(0)
@@ -94,10 +94,17 @@ def checks(device: str, end: float, work: Path) -> dict:
             "cuda": torch.version.cuda,
             "capability": f"{props.major}.{props.minor}",
         }
-    torch.set_float32_matmul_precision("high")
     for name in ("sudoku", "maze"):
         result[name] = guarded(lambda name=name: check_kind(name, device))
+        keep(work, "checks", result)
+    if on_gpu(device):
+        result["compile"] = guarded(lambda: check_compile("sudoku"))
     return result
+
+
+def keep(work: Path, phase: str, result: dict) -> None:
+    """Write a phase's result so far, so that a phase killed past its box still reports."""
+    (work / f"{phase}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
 
 
 def agreement(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -119,11 +126,6 @@ def check_kind(name: str, device: str) -> dict:
     if on_gpu(device):
         with torch.autocast("cuda", dtype=torch.bfloat16):
             out["bf16_rows_equal_cpu"] = agreement(model.predict(on_device).tokens, expected)
-        compiled, _ = load(shipped(name), device)
-        compiled.net = torch.compile(compiled.net)
-        start = time.perf_counter()
-        out["compiled_rows_equal_cpu"] = agreement(compiled.predict(on_device).tokens, expected)
-        out["compile_and_first_predict_s"] = round(time.perf_counter() - start, 1)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
     step = train_step(
         model.train(),
@@ -143,6 +145,27 @@ def check_kind(name: str, device: str) -> dict:
     return out
 
 
+def check_compile(name: str) -> dict:
+    """torch.compile of the network (as train.py compiles it on CUDA) against eager, every
+    example running every step (fixed shapes: one compilation)."""
+    kind, tier = get_kind(name), BENCH_TIERS[name]
+    tokens = torch.stack([kind.encode(p.grid) for p, _ in held_out(kind, tier, 32)]).cuda()
+    model, _ = load(shipped(name), "cuda")
+    eager = model.predict(tokens, early_halting=False).tokens
+    model.net = torch.compile(model.net)
+    start = time.perf_counter()
+    compiled = model.predict(tokens, early_halting=False).tokens
+    first_s = time.perf_counter() - start
+    start = time.perf_counter()
+    model.predict(tokens, early_halting=False)
+    torch.cuda.synchronize()
+    return {
+        "rows_equal_eager": agreement(compiled, eager),
+        "compile_and_first_predict_s": round(first_s, 1),
+        "second_predict_ms": round((time.perf_counter() - start) * 1e3, 1),
+    }
+
+
 # -- bench --------------------------------------------------------------------------------
 
 
@@ -153,6 +176,7 @@ def bench(device: str, end: float, work: Path) -> dict:
     for i, name in enumerate(BENCH_TIERS):
         until = time.time() + seconds_left(end) / (3 - i)
         result[name] = guarded(lambda name=name, until=until: bench_kind(name, device, until))
+        keep(work, "bench", result)
     result["arc"] = guarded(lambda: bench_arc(device, end))
     return result
 
@@ -237,7 +261,7 @@ def train_kind(name: str, device: str, end: float, work: Path) -> dict:
     model, card = load(path, device)
     recipe = card.training["config"]
     tiers = recipe["tiers"]
-    eval_size = recipe.get("eval_size", 100) if on_gpu(device) else 2
+    eval_size = recipe.get("eval_size", 100) if on_gpu(device) else 1
     batch = GPU_BATCH[name] if on_gpu(device) else 8
     lr = scaled_lr(recipe["lr"], batch / recipe["batch_size"])
     with Feed(get_kind(name), tiers, workers(name), eval_size, chunk(device)) as feed:
