@@ -1,8 +1,9 @@
 """The LLM + TRM agent as an OpenAI-compatible model: `GET /v1/models` and
 `POST /v1/chat/completions` (streaming with server-sent events), so any chat app that takes an
-OpenAI base URL can use it. Each request runs our LangChain agent (agents.build_agent: the
-routing middleware, the TRM tools, the configured LLM) on the conversation the client sends;
-the server keeps no state between requests.
+OpenAI base URL can use it, and `GET /`, a chat page over it (chat_page.html). Each request
+runs our LangChain agent (agents.build_agent: the routing middleware, the TRM tools, the
+configured LLM) on the conversation the client sends; the server keeps no state between
+requests.
 
 With `stream: true` the agent's steps (the tool call, its answer, ARC fit progress) stream as
 `reasoning_content` deltas while they happen, and the final answer (the rendered solution with
@@ -19,10 +20,11 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from importlib.resources import files
 from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, ToolMessage
@@ -205,6 +207,12 @@ def chat_router(service: ChatService, executor: ThreadPoolExecutor, slots: Any) 
     """The two OpenAI-compatible routes; `slots` (the server's SolveSlots) bounds the turns
     running at once."""
     router = APIRouter()
+    page = (files(__package__) / "chat_page.html").read_text(encoding="utf-8")
+
+    @router.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def chat_page() -> HTMLResponse:
+        """One self-contained page: the chat, with puzzles and solutions drawn."""
+        return HTMLResponse(page)
 
     @router.get("/v1/models", operation_id="list_models", summary="The agent as a model")
     async def models() -> dict:
