@@ -2,16 +2,20 @@
 `langchain.agents.create_agent`.
 
 - Before each model call (`wrap_model_call`): the user's puzzle is detected with our own
-  parsers. A backend that cannot choose tools gets the kind's tool forced on its first call
-  of the turn, with the reference-only schema and a few tokens; later calls get no tools and,
-  after solved calls, only the tokens needed to restate the solutions. A backend that can
-  choose gets every tool with the reference offered. Every request carries a token limit,
-  and templates without tool roles see past tool steps as text.
+  parsers. For a backend that cannot choose tools, the turn's first call is the kind's tool
+  on the puzzle by reference, written by the routing itself (a grammar would let the model
+  write that one call only, so asking it would just cost a prompt's time); later calls get no
+  tools and, after solved calls, a sentence's worth of tokens. A backend that can choose gets
+  every tool with the reference offered. Every request carries a token limit; the model reads
+  puzzles and solutions as short stand-ins (agents.standins), and templates without tool
+  roles see past tool steps as text.
 - Around each tool call (`wrap_tool_call`): "the puzzle above" and near-copies become the
   user's exact puzzle (agents.routing.resolve_arguments); the ToolMessage keeps what the LLM
   sent and what ran (`routing_of`).
 - After the turn (`after_agent`): the final answer carries each tool solution verbatim with
-  its verified flag, whatever the LLM wrote (or if a call limit ended the turn early).
+  its verified line (or if a call limit ended the turn early): a solution stand-in the LLM
+  wrote becomes the solution, and a solution it did not write is appended. The LLM never
+  copies a grid.
 """
 
 from __future__ import annotations
@@ -33,20 +37,19 @@ from trm_tool.solver import SolveResult
 from .capabilities import DEFAULT_MAX_TOKENS, Capabilities
 from .record import Routing
 from .routing import (
+    GENERAL_TOOL,
+    PUZZLE_REFERENCE,
     conversation_puzzles,
     find_puzzle,
     offer_reference,
-    reference_schema,
     resolve_arguments,
     tool_for,
 )
+from .standins import model_view, with_solutions
 
-REFERENCE_CALL_TOKENS = 32
-"""Token limit of a forced call: its JSON, {"kind": "maze", "puzzle": "the puzzle above"} at
-most, is under 20 tokens, and the grammar allows no other text."""
-ANSWER_MARGIN_TOKENS = 64
-"""After solved tool calls, a model without tools answers in at most the tools' text (a token
-is at least one character) plus this for a sentence around it."""
+SOLVED_ANSWER_TOKENS = 32
+"""After solved tool calls the model writes a sentence around the solutions, which it does not
+copy (it sees stand-ins; the solutions are appended after its text)."""
 ROUTING_KEY = "trm_routing"
 """Where a ToolMessage's `response_metadata` keeps its Routing (never sent to a model)."""
 APPENDED_KEY = "trm_appended_solution"
@@ -85,27 +88,42 @@ class PuzzleRouting(AgentMiddleware):
     # -- model calls ---------------------------------------------------------------------------
 
     def wrap_model_call(self, request: ModelRequest, handler: ModelHandler) -> ModelResponse:
+        routed = self.routed_call(request)
+        if routed is not None:
+            return routed
         return _runnable_calls(handler(self.adapt(request)))
 
     async def awrap_model_call(
         self, request: ModelRequest, handler: Callable[[ModelRequest], Awaitable[ModelResponse]]
     ) -> ModelResponse:
+        routed = self.routed_call(request)
+        if routed is not None:
+            return routed
         return _runnable_calls(await handler(self.adapt(request)))
+
+    def routed_call(self, request: ModelRequest) -> ModelResponse | None:
+        """The forced tool call on the user's puzzle by reference, when this backend gets one
+        (see `forced_tool`), written here in place of a model call."""
+        text, turn = current_turn(request.messages)
+        forced = self.forced_tool(
+            text, turn, [_schema(t)["function"]["name"] for t in request.tools]
+        )
+        if forced is None:
+            return None
+        name, kind = forced
+        args = {"kind": kind} if name == GENERAL_TOOL else {}
+        call = {"name": name, "args": {**args, "puzzle": PUZZLE_REFERENCE}, "id": _call_id()}
+        return ModelResponse(result=[AIMessage(content="", tool_calls=[call])])
 
     def adapt(self, request: ModelRequest) -> ModelRequest:
         """The request as this backend should get it (tools, tool choice, token limit,
         messages)."""
-        text, turn = current_turn(request.messages)
+        _, turn = current_turn(request.messages)
         schemas = [offer_reference(_schema(tool)) for tool in request.tools]
-        messages = request.messages
+        messages = model_view(request.messages)
         if self.capabilities.tool_history == "text":
             messages = as_text_history(messages)
-        forced = self.forced_tool(text, turn, [s["function"]["name"] for s in schemas])
-        if forced is not None:
-            name, kind = forced
-            schema = next(s for s in schemas if s["function"]["name"] == name)
-            tools, choice, limit = [reference_schema(schema, kind)], name, REFERENCE_CALL_TOKENS
-        elif self.capabilities.tool_choice == "auto" and schemas:
+        if self.capabilities.tool_choice == "auto" and schemas:
             tools, choice, limit = schemas, "auto", self.max_tokens
         else:
             tools, choice, limit = [], None, self.answer_limit(turn)
@@ -127,12 +145,12 @@ class PuzzleRouting(AgentMiddleware):
         return (name, found.kind) if name else None
 
     def answer_limit(self, turn: list[AnyMessage]) -> int:
-        """Tokens enough to restate the tools' texts when every call so far was solved."""
+        """A sentence's worth when every tool call so far was solved, else the full limit
+        (a tool error may need explaining)."""
         tool_messages = [m for m in turn if isinstance(m, ToolMessage)]
         if not tool_messages or len(solved(turn)) < len(tool_messages):
             return self.max_tokens
-        needed = sum(len(m.text) for m in tool_messages) + ANSWER_MARGIN_TOKENS
-        return min(needed, self.max_tokens)
+        return min(SOLVED_ANSWER_TOKENS, self.max_tokens)
 
     # -- tool calls ----------------------------------------------------------------------------
 
@@ -212,9 +230,12 @@ def deliver_solutions(messages: list[AnyMessage]) -> dict[str, Any] | None:
 
 
 def ensure_solutions(text: str, tool_messages: list[ToolMessage]) -> tuple[str, bool]:
-    """`text` with every solved puzzle's solution, verbatim, and its verified flag: what the
-    LLM dropped or altered is appended from the tool's own message."""
-    out, appended, seen = text.rstrip(), False, set()
+    """`text` with every solved puzzle's solution, verbatim, and its verified line: solution
+    stand-ins in it become the solutions, and what is still missing is appended from the
+    tool's own message."""
+    results = [message.artifact for message in tool_messages]
+    out = with_solutions(text, results).rstrip()
+    appended, seen = out != text.rstrip(), set()
     for message in tool_messages:
         solution = message.artifact.solution_text
         if solution in seen:
@@ -223,7 +244,7 @@ def ensure_solutions(text: str, tool_messages: list[ToolMessage]) -> tuple[str, 
         if not contains_block(out, solution):
             out = f"{out}\n\n{message.text}".lstrip()
             appended = True
-        elif "verified" not in out.lower():
+        elif _verified_line(message.text) not in out:
             out = f"{out}\n{_verified_line(message.text)}"
             appended = True
     return out, appended
@@ -254,10 +275,7 @@ def as_text_history(messages: list[AnyMessage]) -> list[AnyMessage]:
             out.append(AIMessage(content=message.text or f"I will use the tool {names}."))
         elif isinstance(message, ToolMessage):
             out.append(
-                HumanMessage(
-                    f"The tool {message.name or 'result'} returned:\n{message.text}\n"
-                    "Tell me the solution exactly as shown and whether it was verified."
-                )
+                HumanMessage(f"The tool {message.name or 'result'} returned:\n{message.text}")
             )
         else:
             out.append(message)
@@ -294,7 +312,7 @@ def _repaired(message: AIMessage) -> AIMessage:
         {
             "name": bad["name"],
             "args": {},
-            "id": bad.get("id") or f"call_{uuid.uuid4().hex[:12]}",
+            "id": bad.get("id") or _call_id(),
             "type": "tool_call",
         }
         for bad in named
@@ -303,6 +321,10 @@ def _repaired(message: AIMessage) -> AIMessage:
     return message.model_copy(
         update={"tool_calls": [*message.tool_calls, *calls], "invalid_tool_calls": rest}
     )
+
+
+def _call_id() -> str:
+    return f"call_{uuid.uuid4().hex[:12]}"
 
 
 def _using(request: ToolCallRequest, routing: Routing) -> ToolCallRequest:

@@ -2,11 +2,10 @@
 
 - `find_puzzle`: our own parsers look for a puzzle in a user message.
 - `tool_for`: with a backend that cannot choose tools reliably, a found puzzle forces the
-  matching tool, and `reference_schema` lets that call's puzzle argument be only
-  PUZZLE_REFERENCE: the LLM refers to the user's puzzle instead of copying it. (A small
-  model's copy was almost never intact, and copying a long ARC task took over a minute on a
-  CPU.) A capable backend chooses tools itself ("auto"); `offer_reference` tells it that it
-  may refer to a puzzle of the conversation too.
+  matching tool, called with PUZZLE_REFERENCE: the user's puzzle by reference, never a
+  copy. (A small model's copy was almost never intact, and copying a long ARC task took over
+  a minute on a CPU.) A capable backend chooses tools itself ("auto"); `offer_reference`
+  tells it that it may refer to a puzzle of the conversation too.
 - `resolve_arguments` (copy-safe arguments): a tool call's puzzle is checked against the
   puzzles of the conversation.
     * PUZZLE_REFERENCE -> the conversation's latest puzzle of the tool's kind, its exact text
@@ -226,19 +225,3 @@ def offer_reference(schema: dict[str, Any]) -> dict[str, Any]:
     )
     description = f"{puzzle.get('description', '')} {hint}".strip()
     return _with_parameters(schema, puzzle={**puzzle, "description": description})
-
-
-def reference_schema(schema: dict[str, Any], kind: str) -> dict[str, Any]:
-    """The schema of a call the agent forces for the user's puzzle of `kind`: the puzzle can
-    only be PUZZLE_REFERENCE and the general tool's kind only `kind`, so a grammar-constrained
-    server writes a call of a few tokens, never a copy."""
-    reference = {
-        "type": "string",
-        "enum": [PUZZLE_REFERENCE],
-        "description": "The user's puzzle, by reference.",
-    }
-    if schema["function"]["name"] != GENERAL_TOOL:
-        return _with_parameters(schema, puzzle=reference)
-    out = _with_parameters(schema, kind={"type": "string", "enum": [kind]}, puzzle=reference)
-    out["function"]["parameters"]["required"] = ["kind", "puzzle"]
-    return out

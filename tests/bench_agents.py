@@ -8,7 +8,8 @@ Per puzzle kind (rates are shares of the prompts): how often the right tool was 
 its puzzle argument came (forced, referring to the user's puzzle, or a copy: intact = the same
 grid as the user's, snapped = replaced by copy-safe snapping), how often the tool ran on the
 user's puzzle, how often the tool's solution reached the user's answer and that answer was the
-right solution, latency p50/p90 (and how much of it was the LLM and the TRM tool), and the
+right solution (verified, or the reference grid where nothing verifies: a maze can have
+several shortest routes), latency p50/p90 (and how much of it was the LLM and the TRM tool), and the
 LLM's tokens and speed.
 """
 
@@ -131,9 +132,10 @@ def arc_cells(puzzle: Puzzle) -> int:
     return sum(len(g) * len(g[0]) for g in grids)
 
 
-def cases(kinds: list[str], n_per_kind: int, seed: int) -> list[Case]:
-    """Fixed prompts per kind: asks x formats x puzzles, cycled. Sudoku and mazes from the
-    generators; ARC from the ARC-AGI-1 evaluation tasks small enough for the prompt."""
+def cases(kinds: list[str], n_per_kind: int, seed: int, maze_tier: str = "small") -> list[Case]:
+    """Fixed prompts per kind: asks x formats x puzzles, cycled. Sudoku and mazes (of
+    `maze_tier`) from the generators; ARC from the ARC-AGI-1 evaluation tasks small enough
+    for the prompt."""
     arc_pairs = [
         (p, answers[0])
         for p, answers in arc_kind.KIND.evaluation_puzzles("arc1")
@@ -141,7 +143,7 @@ def cases(kinds: list[str], n_per_kind: int, seed: int) -> list[Case]:
     ]
     sources = {
         "sudoku": (SUDOKU_ASKS, sudoku_texts, lambda r: sudoku_kind.KIND.generate(r, "singles")),
-        "maze": (MAZE_ASKS, maze_texts, lambda r: maze_kind.KIND.generate(r, "small")),
+        "maze": (MAZE_ASKS, maze_texts, lambda r: maze_kind.KIND.generate(r, maze_tier)),
         "arc": (ARC_ASKS, arc_texts, lambda r: r.choice(arc_pairs)),
     }
     out = []
@@ -186,6 +188,7 @@ def score(case: Case, reply: AgentReply) -> Row:
     first = calls[0] if calls else None
     result = first.result if first else None
     copied = bool(first) and not first.referenced
+    right = result is not None and (result.verified or result.grid == case.answer)
     return Row(
         kind=case.kind,
         tool_called=first is not None,
@@ -196,7 +199,7 @@ def score(case: Case, reply: AgentReply) -> Row:
         snapped=bool(first) and first.snapped,
         intact_after=bool(first) and same_grid(first.args_used.get("puzzle"), case.kind, case.grid),
         delivered=bool(result and result.solution_text in reply.text),
-        correct=bool(result and result.grid == case.answer and result.solution_text in reply.text),
+        correct=bool(result and right and result.solution_text in reply.text),
         latency_ms=reply.latency_ms,
         tool_ms=sum(c.result.latency_ms for c in reply.tool_calls if c.result is not None),
         tokens_in=reply.tokens_in,
@@ -257,6 +260,7 @@ def main() -> None:
     parser.add_argument("--mode", choices=["routed", "auto"], default="routed")
     parser.add_argument("--n", type=int, default=50, help="prompts per puzzle kind")
     parser.add_argument("--kinds", default="sudoku,maze,arc")
+    parser.add_argument("--maze-tier", default="small", help="small .. hard (30x30)")
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path)
@@ -274,7 +278,7 @@ def main() -> None:
     agent = build_agent(model, tools=trm_tools(SolverPool()), capabilities=capabilities)
 
     rows = []
-    for i, case in enumerate(cases(args.kinds.split(","), args.n, args.seed)):
+    for i, case in enumerate(cases(args.kinds.split(","), args.n, args.seed, args.maze_tier)):
         row = score(case, ask(agent, case.prompt))
         rows.append(row)
         print(f"{i + 1:3d} {case.kind:6s} {row.model_dump_json()}", flush=True)

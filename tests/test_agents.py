@@ -26,20 +26,19 @@ from agents import (
     probe_capabilities,
     reply_of,
 )
-from agents.middleware import ANSWER_MARGIN_TOKENS, REFERENCE_CALL_TOKENS, routing_of
+from agents.middleware import SOLVED_ANSWER_TOKENS, routing_of
 from agents.models import DEFAULT_MAX_TOKENS, smollm2_path
 from agents.routing import (
     PUZZLE_REFERENCE,
     differing_fraction,
     find_puzzle,
-    offer_reference,
-    reference_schema,
     resolve_arguments,
 )
+from agents.standins import brief
 from trm_tool.puzzles import arc as arc_kind
 from trm_tool.puzzles.sudoku import KIND as SUDOKU
 from trm_tool.puzzles.sudoku import pretty, to_line
-from trm_tool.tool import SolverPool, openai_tool_schemas, trm_tools
+from trm_tool.tool import SolverPool, trm_tools
 
 ANSWER_TOKENS = 96
 """Enough for SmolLM2's final answer; the tests check what the agent guarantees, not prose."""
@@ -118,10 +117,12 @@ def call(puzzle, name="solve_sudoku", call_id="call_1"):
     )
 
 
-def forced_call_tokens(messages) -> int:
-    """Output tokens of the model call that made the turn's (first) tool call."""
+def routed_call(messages) -> AIMessage:
+    """The turn's (first) tool call, checked to be written by the routing: no model call, so
+    no tokens spent on it."""
     message = next(m for m in messages if isinstance(m, AIMessage) and m.tool_calls)
-    return message.usage_metadata["output_tokens"]
+    assert not message.usage_metadata
+    return message
 
 
 def check_verified_sudoku(messages, text):
@@ -133,7 +134,7 @@ def check_verified_sudoku(messages, text):
     assert routing.forced and routing.referenced and not routing.snapped
     assert routing.args == {"puzzle": PUZZLE_REFERENCE}, "the forced call refers, never copies"
     assert routing.args_used == {"puzzle": text}
-    assert forced_call_tokens(messages) <= REFERENCE_CALL_TOKENS
+    routed_call(messages)
     final = messages[-1]
     assert isinstance(final, AIMessage) and not final.tool_calls
     assert tool_message.artifact.solution_text in final.text and "verified: yes" in final.text
@@ -148,7 +149,8 @@ def test_invoke_answers_a_sudoku_with_the_verified_solution(embedded, solvable):
     state = embedded().invoke(user(text))
     check_verified_sudoku(state["messages"], text)
     reply = reply_of(state)
-    assert reply.iterations == 2 and reply.tokens_in > 0 and reply.tokens_out > 0
+    assert reply.iterations == 1 and reply.tokens_in > 0
+    assert 0 < reply.tokens_out <= SOLVED_ANSWER_TOKENS
 
 
 def test_ainvoke_answers_a_sudoku_with_the_verified_solution(embedded, solvable):
@@ -187,12 +189,13 @@ def test_a_checkpointer_keeps_the_conversation(embedded, solvable):
 
 
 def test_routing_composes_with_a_stock_middleware(embedded, solvable):
-    """A call limit of one model call ends the run right after the forced tool call; the
-    answer still carries the verified solution (our after_agent delivers it)."""
+    """A call limit of one model call ends the run right after the forced tool call (the
+    routed call is the model step); the answer still carries the verified solution (our
+    after_agent delivers it)."""
     agent = embedded(middleware=[ModelCallLimitMiddleware(run_limit=1)])
     reply = ask(agent, f"solve this sudoku: {solvable}")
     [record] = reply.tool_calls
-    assert reply.iterations == 1 and record.result.verified
+    assert reply.iterations == 0 and record.result.verified
     assert "limit" in reply.text.lower() and record.result.solution_text in reply.text
     assert "verified: yes" in reply.text and reply.appended_solution
 
@@ -234,7 +237,7 @@ def test_openai_backend_against_a_real_server(server, pool):
     assert [c.name for c in reply.tool_calls] == ["solve_maze"]
     record = reply.tool_calls[0]
     assert record.referenced and record.args_used == {"puzzle": MAZE} and record.content
-    assert reply.text.strip() and reply.iterations == 2
+    assert reply.text.strip() and reply.iterations == 1
 
 
 def test_embedded_model_refers_to_an_arc_task_through_the_general_tool(server, pool):
@@ -248,7 +251,7 @@ def test_embedded_model_refers_to_an_arc_task_through_the_general_tool(server, p
     record = reply.tool_calls[0]
     assert record.forced and record.args == {"kind": "arc", "puzzle": PUZZLE_REFERENCE}
     assert record.referenced and record.args_used == {"kind": "arc", "puzzle": text}
-    assert forced_call_tokens(reply.messages) <= REFERENCE_CALL_TOKENS
+    routed_call(reply.messages)
     assert record.error is None and record.result is not None
 
 
@@ -332,26 +335,70 @@ def test_capable_backends_get_the_full_schema_with_the_reference_offered(pool):
     assert repr(PUZZLE_REFERENCE) in puzzle["description"]
 
 
-def test_forced_call_and_answer_token_limits_and_text_history(pool, solvable):
-    """The forced call gets the reference-only schema and a few tokens; the answer after a
-    solved call gets the tool's text plus a margin, no tools, and the tool step as text."""
-    model = ScriptedChatModel(script=[call(PUZZLE_REFERENCE)])
-    reply = ask(
-        build_agent(model, tools=trm_tools(pool), capabilities=LLAMA_CPP),
-        f"solve this sudoku: {solvable}",
-    )
-    forced, answer = model.requests
-    assert forced["tool_choice"] == "solve_sudoku"
-    assert forced["max_tokens"] == REFERENCE_CALL_TOKENS
-    [schema] = forced["tools"]
-    puzzle = schema["function"]["parameters"]["properties"]["puzzle"]
-    assert puzzle["enum"] == [PUZZLE_REFERENCE] and "maxLength" not in puzzle
+def test_forced_call_is_routed_and_the_model_sees_only_stand_ins(pool, solvable):
+    """A backend that cannot choose gets the call written for it (no model request), and
+    the one request it answers has no tools, a sentence's worth of tokens, the tool step as
+    text, and neither the puzzle nor the solution: their stand-ins."""
+    model = ScriptedChatModel(script=[AIMessage(content="Done: [sudoku solution]")])
+    text = f"solve this sudoku: {solvable}"
+    reply = ask(build_agent(model, tools=trm_tools(pool), capabilities=LLAMA_CPP), text)
+    [answer] = model.requests
     record = reply.tool_calls[0]
-    assert record.referenced and record.forced and record.result is not None
-    assert answer["max_tokens"] == len(record.content) + ANSWER_MARGIN_TOKENS
-    assert "tools" not in answer
+    assert record.forced and record.referenced and record.args_used == {"puzzle": text}
+    assert answer["max_tokens"] == SOLVED_ANSWER_TOKENS and "tools" not in answer
     assert not any(isinstance(m, ToolMessage) for m in answer["messages"])
-    assert record.content in answer["messages"][-1].text
+    seen = "\n".join(m.text for m in answer["messages"])
+    solution = record.result.solution_text
+    assert solvable not in seen and solution not in seen
+    assert "solve this sudoku: [sudoku 9x9, not shown" in seen and "[sudoku solution]" in seen
+    assert "verified: yes" in seen
+
+
+def test_the_answer_carries_the_solution_verbatim_in_place_of_its_stand_in(pool, solvable):
+    """The model writes the stand-in; the user reads the tool's solution there, once, with
+    its verified line. A second turn's request shows the first answer's solution as the
+    stand-in again (native tool history: a capable backend)."""
+    text = f"Please solve:\n{pretty(SUDOKU.parse(solvable).grid)}"
+    model = ScriptedChatModel(
+        script=[
+            call(PUZZLE_REFERENCE),
+            AIMessage(content="Here it is:\n[sudoku solution]"),
+            AIMessage(content="You are welcome."),
+        ]
+    )
+    agent = build_agent(
+        model, tools=trm_tools(pool), capabilities=VLLM, checkpointer=InMemorySaver()
+    )
+    config = {"configurable": {"thread_id": "stand-ins"}}
+    reply = ask(agent, text, config)
+    result = reply.tool_calls[0].result
+    assert reply.text.startswith(f"Here it is:\n{result.solution_text}\nverified: yes")
+    assert reply.text.count(result.solution_text) == 1 and reply.appended_solution
+    ask(agent, "Thanks!", config)
+    later = "\n".join(m.text for m in model.requests[-1]["messages"])
+    assert result.solution_text not in later and "Here it is:\n[sudoku solution]" in later
+    assert "[sudoku 9x9, not shown" in later and "Please solve:" in later
+
+
+@pytest.mark.parametrize(
+    "ask_text,kept",
+    [
+        ("solve this sudoku: {line}", ["solve this sudoku:"]),
+        ("Sudoku (dots are blanks):\n```\n{pretty}\n```\nThanks!", ["dots are blanks", "Thanks!"]),
+        ("Find the path from S to G:\n{maze}\nplease", ["Find the path from S to G:", "please"]),
+        ("Solve this ARC task:\n{arc}\nWhat is the output?", ["Solve this", "What is the"]),
+    ],
+)
+def test_brief_keeps_the_users_words_and_replaces_the_puzzle(ask_text, kept):
+    grid = SUDOKU.generate(random.Random(7), "singles")[0].grid
+    arc = arc_kind.task_text(next(iter(arc_kind.KIND.evaluation_puzzles("arc1")))[0], {})
+    puzzles = {"line": to_line(grid), "pretty": pretty(grid), "maze": MAZE.split("\n", 1)[1]}
+    text = ask_text.format(**puzzles, arc=arc)
+    short = brief(text)
+    kind = find_puzzle(text).kind
+    assert f"[{kind} " in short and repr(PUZZLE_REFERENCE) in short
+    assert all(words in short for words in kept)
+    assert find_puzzle(short) is None
 
 
 def test_no_puzzle_means_no_tools_on_a_forced_backend(pool):
@@ -398,24 +445,6 @@ def test_reference_rule():
     assert not nothing.referenced and nothing.args == {"puzzle": PUZZLE_REFERENCE}
     garbled = resolve_arguments("solve_maze", {"puzzle": "#S"}, [maze], forced_for=maze)
     assert garbled.snapped and not garbled.referenced
-
-
-def test_reference_schemas_compile_to_llama_cpp_grammars():
-    """The forced schemas become grammars (what llama.cpp's server builds for a named tool
-    choice) that admit the reference and nothing else."""
-    import json
-
-    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
-
-    for schema in openai_tool_schemas():
-        parameters = reference_schema(schema, "maze")["function"]["parameters"]
-        grammar = json_schema_to_gbnf(json.dumps(parameters))
-        assert 'puzzle ::= "\\"the puzzle above\\""' in grammar
-        if schema["function"]["name"] == "solve_grid_puzzle":
-            assert 'kind ::= "\\"maze\\""' in grammar
-        LlamaGrammar.from_string(grammar, verbose=False)
-        offered = offer_reference(schema)["function"]["parameters"]["properties"]["puzzle"]
-        assert offered["maxLength"] and PUZZLE_REFERENCE in offered["description"]
 
 
 # ---------------------------------------------------------------------------------------------
