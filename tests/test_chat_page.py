@@ -103,7 +103,7 @@ def test_mazes_and_arc_grids_are_drawn(url: str, browser):
     from selenium.webdriver.common.by import By
 
     browser.get(url + "/")
-    maze = "#####\n#SooG#\n#####\nverified: yes"
+    maze = "######\n#SooG#\n######\nverified: yes"
     arc_question = "Example 1\nInput:\n0 1\n1 0\nOutput:\n1 0\n0 1\n\nTest input:\n2 0\n0 2"
     arc_answer = "Solution (arc):\n0 2\n2 0\nverified: n/a for arc (confidence 0.90)"
     browser.execute_script(
@@ -115,7 +115,7 @@ def test_mazes_and_arc_grids_are_drawn(url: str, browser):
         arc_answer,
     )
     first, second = browser.find_elements(By.CSS_SELECTOR, ".msg.assistant")
-    assert len(first.find_elements(By.CSS_SELECTOR, ".maze .wall")) == 12
+    assert len(first.find_elements(By.CSS_SELECTOR, ".maze .wall")) == 14
     assert len(first.find_elements(By.CSS_SELECTOR, ".maze .route")) == 2
     assert [s.text for s in first.find_elements(By.CSS_SELECTOR, ".maze .start, .maze .goal")] == [
         "S",
