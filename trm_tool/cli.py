@@ -256,15 +256,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
-    from .server import run_mcp
+    from .mcp_server import run_mcp, serve_mcp_http
 
-    if not args.http:
+    if args.http:
+        serve_mcp_http(_pool(args), _settings(args))
+    else:
         run_mcp(_pool(args))
-        return 0
-    from .mcp_http import serve_mcp_http
-
-    settings = _settings(args)
-    serve_mcp_http(_pool(args), settings)
     return 0
 
 

@@ -6,8 +6,8 @@ schemas, so any chat app can offer the tools to its LLM), `GET /healthz`, `GET /
 Solver's queue together and are merged into one batched recursion. The service is stateless;
 scale it with replicas behind a load balancer.
 
-`create_mcp_server` offers the same tools over the Model Context Protocol (stdio), answering
-with exactly the text the LangChain tools give the LLM.
+The same tools over the Model Context Protocol (stdio and HTTP) are in trm_tool/mcp_server.py;
+the agent as an OpenAI-compatible model and the chat page in trm_tool/chat_api.py.
 
 Every HTTP error is JSON `{"error": "..."}` saying what was wrong and what is expected.
 """
@@ -15,14 +15,13 @@ Every HTTP error is JSON `{"error": "..."}` saying what was wrong and what is ex
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -41,16 +40,12 @@ from .solver import Solver, SolveResult
 from .tool import (
     MAX_PUZZLE_CHARS,
     SolveGridPuzzleInput,
-    SolvePuzzleInput,
     SolverPool,
-    describe,
     openai_tool_schemas,
     trm_tools,
 )
 
 if TYPE_CHECKING:
-    from mcp.server.mcpserver import MCPServer
-
     from .chat_api import ChatService
 
 log = logging.getLogger(__name__)
@@ -595,81 +590,10 @@ def serve(pool: SolverPool, settings: ServerSettings, chat: ChatService | None =
     uvicorn.run(create_app(pool, settings, chat), host=settings.host, port=settings.port)
 
 
-# ---------------------------------------------------------------------------------------------
-# MCP
-
-
-KindArg = Annotated[
-    Literal["auto", "sudoku", "maze", "arc"],
-    Field(description=SolveGridPuzzleInput.model_fields["kind"].description),
-]
-AnyPuzzleArg = Annotated[
-    str,
-    Field(
-        description=SolveGridPuzzleInput.model_fields["puzzle"].description,
-        max_length=MAX_PUZZLE_CHARS,
-    ),
-]
-PuzzleArg = Annotated[
-    str,
-    Field(
-        description=SolvePuzzleInput.model_fields["puzzle"].description,
-        max_length=MAX_PUZZLE_CHARS,
-    ),
-]
-
-
-def create_mcp_server(pool: SolverPool, settings: ServerSettings | None = None) -> MCPServer:
-    """An MCP server with the same tools, names and descriptions as `trm_tools(pool)`; a tool
-    answers with `describe(result)`, bad input is a tool error with the readable message.
-    With `settings` (MCP over HTTP), solves keep the HTTP service's slot and time limits."""
-    from mcp.server.mcpserver import MCPServer
-    from mcp.server.mcpserver.exceptions import ToolError
-
-    limits = settings and (
-        ThreadPoolExecutor(settings.max_in_flight, thread_name_prefix="trm-mcp"),
-        SolveSlots(settings.max_in_flight),
-        settings,
-    )
-
-    async def run(kind: str, puzzle: str) -> str:
-        job = functools.partial(pool.solve, kind, puzzle)
-        try:
-            result = await (run_solve(*limits, job) if limits else asyncio.to_thread(job))
-        except PuzzleError as err:
-            raise ToolError(f"Could not solve the puzzle: {err}") from err
-        except ApiError as err:
-            raise ToolError(err.message) from err
-        return describe(result)
-
-    def solve_one_kind(kind: str) -> Callable[[str], Awaitable[str]]:
-        async def solve(puzzle: PuzzleArg) -> str:
-            return await run(kind, puzzle)
-
-        return solve
-
-    async def solve_any(puzzle: AnyPuzzleArg, kind: KindArg = "auto") -> str:
-        return await run(kind, puzzle)
-
-    server = MCPServer("trm-tool", instructions="Exact grid-puzzle solving with a TRM.")
-    for tool in trm_tools(pool):
-        kind = tool.name.removeprefix("solve_")
-        fn = solve_any if tool.name == "solve_grid_puzzle" else solve_one_kind(kind)
-        server.add_tool(fn, name=tool.name, description=tool.description, structured_output=False)
-    return server
-
-
-def run_mcp(pool: SolverPool) -> None:
-    """Serve the MCP tools over stdio until the client closes the connection."""
-    create_mcp_server(pool).run("stdio")
-
-
 __all__ = [
     "ServerSettings",
     "SolveOptions",
     "SolveRequest",
     "create_app",
-    "create_mcp_server",
-    "run_mcp",
     "serve",
 ]
