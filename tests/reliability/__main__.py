@@ -40,7 +40,8 @@ def bench_fuzz(per_kind: int, minutes_per_kind: float, seed: int) -> None:
         print(
             f"{kind}: {tally.inputs:,} inputs ({tally.accepted:,} accepted, {tally.rejected:,} "
             f"rejected, {tally.unsolvable_accepted} accepted but without an exact solution); "
-            f"slowest answer {tally.slowest_s * 1000:.0f} ms on {tally.slowest_input[:50]!r}; "
+            f"slowest answer {tally.slowest_s * 1000:.0f} ms CPU "
+            f"({tally.slowest_wall_s * 1000:.0f} ms wall) on {tally.slowest_input[:50]!r}; "
             f"failures: {len(tally.failures)}",
             flush=True,
         )
@@ -105,7 +106,7 @@ def bench_busy(fit_seconds: float, solves: int) -> None:
         loops = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(busy)]
         try:
             for threads in (default_threads, 1):
-                torch.set_num_threads(threads)
+                sudoku.threads = arc.threads = threads  # what the solvers set while they run
                 sudoku.solve(texts[0])
                 ms = [sudoku.solve(t).latency_ms for t in texts]
                 arc.source.fitted.clear()
@@ -120,7 +121,6 @@ def bench_busy(fit_seconds: float, solves: int) -> None:
             for loop in loops:
                 loop.kill()
                 loop.wait()
-    torch.set_num_threads(default_threads)
 
 
 def main() -> None:

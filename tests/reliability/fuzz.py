@@ -18,7 +18,9 @@ from trm_tool.puzzles import KIND_NAMES, Puzzle, PuzzleError, get_kind, parse
 
 KINDS = ("auto", *KIND_NAMES)
 MAX_REJECT_S = 1.0
-"""The promise: any input is answered (accepted or rejected) within this time."""
+"""The promise: any input is answered (accepted or rejected) within this much CPU time of
+the parsing thread (on a shared machine the wall time also counts others' work: both are
+recorded)."""
 ODD_CHARS = (
     "0123456789.#SG_-|+ \n\t\r"
     "\x00\x1b\x7f\u200b\u200e\u202e\ufeff\u00a0\u3000"  # controls, zero-width, bidi, spaces
@@ -222,6 +224,8 @@ class Tally:
     rejected: int = 0
     unsolvable_accepted: int = 0
     slowest_s: float = 0.0
+    """The most CPU time one input took (the promise); `slowest_wall_s` is its wall time."""
+    slowest_wall_s: float = 0.0
     slowest_input: str = ""
     failures: list[str] = field(default_factory=list)
 
@@ -235,7 +239,7 @@ def check(kind: str, text: str, tally: Tally, exact: bool = True) -> None:
     PuzzleError, an answer slower than MAX_REJECT_S or an invalid puzzle accepted is a
     failure. With `exact`, an accepted Sudoku or maze is also given to its exact solver."""
     tally.inputs += 1
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.thread_time()
     try:
         puzzle = parse(kind, text)
     except PuzzleError as err:
@@ -245,11 +249,11 @@ def check(kind: str, text: str, tally: Tally, exact: bool = True) -> None:
     except Exception as err:  # the promise is broken: record which input broke it
         tally.add_failure(f"{type(err).__name__}: {err}"[:200], text)
         return
-    seconds = time.perf_counter() - start
-    if seconds > tally.slowest_s:
-        tally.slowest_s, tally.slowest_input = seconds, text[:80]
-    if seconds > MAX_REJECT_S:
-        tally.add_failure(f"took {seconds:.2f} s", text)
+    cpu, wall = time.thread_time() - cpu_start, time.perf_counter() - start
+    if cpu > tally.slowest_s:
+        tally.slowest_s, tally.slowest_wall_s, tally.slowest_input = cpu, wall, text[:80]
+    if cpu > MAX_REJECT_S:
+        tally.add_failure(f"took {cpu:.2f} s of CPU ({wall:.2f} s wall)", text)
     if puzzle is None:
         tally.rejected += 1
         return

@@ -26,6 +26,7 @@ from .policy import MAX_SECONDS, RETRY_VIEWS, Deadline, SearchPolicy
 from .result import SolveResult
 from .search import search
 from .slices import CPU_MAX_ROWS, GPU_MAX_ROWS, RowAnswer, rows_per_pass, run_rows
+from .threads import CPU_THREADS, torch_threads
 
 
 @dataclass
@@ -76,6 +77,8 @@ class Solver:
         )
         self.model_lock = threading.Lock()
         """Held while the model runs: one search at a time."""
+        self.threads = CPU_THREADS if device.type == "cpu" else None
+        """torch threads while this solver runs (threads.py says why one on CPU)."""
         self.queue = BatchQueue(
             self._run_calls, lambda call: call.policy.batch_key(), max_batch, batch_wait_ms / 1000
         )
@@ -101,7 +104,8 @@ class Solver:
         puzzle, start = self.kind.parse(text), time.perf_counter()
         policy = self.policy.but(views, retry_views, max_steps, max_seconds)
         deadline = Deadline.after(policy.max_seconds, start)
-        (network,) = self.source.networks([puzzle], deadline, progress)
+        with torch_threads(self.threads):  # the fit (ARC), when the kind fits each task
+            (network,) = self.source.networks([puzzle], deadline, progress)
         result = self.queue.submit(_Call(puzzle, network, policy, deadline, start))
         latency = round((time.perf_counter() - start) * 1000, 2)
         return result.model_copy(update={"latency_ms": latency})
@@ -152,16 +156,17 @@ class Solver:
         progress: ProgressCallback | None = None,
     ) -> list[SolveResult]:
         deadline = Deadline.after(policy.max_seconds * len(puzzles), start)
-        networks = self.source.networks(puzzles, deadline, progress)
-        with self.model_lock:
-            return search(self.kind, puzzles, networks, policy, deadline, self.per_pass, start)
+        with torch_threads(self.threads):
+            networks = self.source.networks(puzzles, deadline, progress)
+            with self.model_lock:
+                return search(self.kind, puzzles, networks, policy, deadline, self.per_pass, start)
 
     def _run_calls(self, calls: list[_Call]) -> list[SolveResult]:
         """One batch of queued calls that share a policy (their deadlines aside)."""
         puzzles, networks = [c.puzzle for c in calls], [c.network for c in calls]
         deadline = Deadline.earliest([c.deadline for c in calls])
         start = min(c.start for c in calls)
-        with self.model_lock:
+        with torch_threads(self.threads), self.model_lock:
             return search(
                 self.kind, puzzles, networks, calls[0].policy, deadline, self.per_pass, start
             )
