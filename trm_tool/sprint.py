@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -92,6 +93,7 @@ def sprint(device: str, minutes: float, out: Path) -> dict:
     }
     report["summary"] = summary(report)
     (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    shutil.rmtree(work)
     return report
 
 
