@@ -1,6 +1,6 @@
 """Benches that print figures (issue 27), run from the repository root:
 
-python -m tests.reliability fuzz [--per-kind 100000] [--minutes-per-kind 2]
+python -m tests.reliability fuzz [--per-kind 100000] [--minutes-per-kind 2] [--kinds auto ...]
 python -m tests.reliability soak [--minutes 5]
 python -m tests.reliability busy [--fit-seconds 10]
 """
@@ -25,11 +25,11 @@ from .load import burst, closed_loop, hang_up, open_loop, resources, wait_idle
 from .serving import serve_process
 
 
-def bench_fuzz(per_kind: int, minutes_per_kind: float, seed: int) -> None:
+def bench_fuzz(kinds: list[str], per_kind: int, minutes_per_kind: float, seed: int) -> None:
     """Inputs from every family through every parser, until `per_kind` or the time is up."""
     warm_up()
     names = sorted(FAMILIES)
-    for kind in KINDS:
+    for kind in kinds:
         tally, rng = Tally(), random.Random(seed)
         families: Counter[str] = Counter()
         until = time.monotonic() + 60 * minutes_per_kind
@@ -130,6 +130,7 @@ def main() -> None:
     fuzz.add_argument("--per-kind", type=int, default=100_000)
     fuzz.add_argument("--minutes-per-kind", type=float, default=30)
     fuzz.add_argument("--seed", type=int, default=0)
+    fuzz.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     soak = sub.add_parser("soak", help="trm-tool serve at twice its capacity")
     soak.add_argument("--minutes", type=float, default=10)
     soak.add_argument("--max-in-flight", type=int, default=2)
@@ -139,7 +140,7 @@ def main() -> None:
     busy.add_argument("--solves", type=int, default=5)
     args = parser.parse_args()
     if args.bench == "fuzz":
-        bench_fuzz(args.per_kind, args.minutes_per_kind, args.seed)
+        bench_fuzz(args.kinds, args.per_kind, args.minutes_per_kind, args.seed)
     elif args.bench == "soak":
         bench_soak(args.minutes, args.max_in_flight, args.seed)
     else:
