@@ -34,6 +34,7 @@ from tqdm import tqdm
 from agents.agent import ask, build_agent
 from agents.models import make_chat_model
 from agents.record import ToolCallRecord
+from agents.standins import brief
 from evals.report import Record, Status, write_report
 from trm_tool.data import HELD_OUT_SEED, held_out
 from trm_tool.puzzles import KIND_NAMES, Grid, Puzzle, PuzzleError, PuzzleKind, get_kind, parse
@@ -48,7 +49,8 @@ CONTEXT_TOKENS = {"local": 8192, "openai": 32768}
 """Context window assumed per backend (SmolLM2: 8k; --context-tokens overrides)."""
 PLAIN_OVERHEAD_TOKENS = 64
 AGENT_OVERHEAD_TOKENS = 1024
-"""Chat template, system prompt and tool schemas of the agent."""
+"""Chat template, system prompt, tool schemas and the tool steps of the agent (their
+solutions as stand-ins)."""
 RUNS_DIR = Path("runs/evals")
 RESULTS_FILE = "results.jsonl"
 
@@ -272,19 +274,17 @@ class Evaluator:
     def llm_name(self) -> str:
         return getattr(self.chat, "model_name", None) or self.settings.llm
 
-    def limited_chat(self, item: Item, prompt_copies: int, overhead: int) -> BaseChatModel:
-        """The chat model capped to the item's answer budget. PromptTooLong unless the prompt
-        (counted as one token per byte, an upper bound), `prompt_copies` more copies of it
-        (an agent's transcript repeats the puzzle: in the call it ran, or as the tool's solution),
-        one answer and `overhead` fit."""
+    def limited_chat(self, item: Item, prompt: str, overhead: int) -> BaseChatModel:
+        """The chat model capped to the item's answer budget. PromptTooLong unless `prompt`
+        (what the model reads, counted as one token per byte, an upper bound), one answer
+        and `overhead` fit."""
         budget = item.answer_tokens(self.settings.max_tokens)
-        prompt_tokens = len(item.prompt.encode("utf-8"))
-        need = (1 + prompt_copies) * prompt_tokens + budget + overhead
+        prompt_tokens = len(prompt.encode("utf-8"))
+        need = prompt_tokens + budget + overhead
         if need > self.settings.context:
             raise PromptTooLong(
-                f"{1 + prompt_copies} x a prompt of up to {prompt_tokens} tokens + {budget} "
-                f"answer tokens + {overhead} overhead exceed the {self.settings.context}-token "
-                "context"
+                f"a prompt of up to {prompt_tokens} tokens + {budget} answer tokens + "
+                f"{overhead} overhead exceed the {self.settings.context}-token context"
             )
         return self.chat.model_copy(update={"max_tokens": budget})
 
@@ -354,7 +354,7 @@ def read_reply(item: Item, text: str, **fields: Any) -> Outcome:
 
 def ask_llm(evaluator: Evaluator, item: Item) -> Outcome:
     """The LLM alone, asked for the solution."""
-    chat = evaluator.limited_chat(item, prompt_copies=0, overhead=PLAIN_OVERHEAD_TOKENS)
+    chat = evaluator.limited_chat(item, item.prompt, overhead=PLAIN_OVERHEAD_TOKENS)
     response = chat.invoke([HumanMessage(item.prompt)])
     usage = response.usage_metadata or {}
     return read_reply(
@@ -368,8 +368,9 @@ def ask_llm(evaluator: Evaluator, item: Item) -> Outcome:
 
 
 def ask_agent(evaluator: Evaluator, item: Item) -> Outcome:
-    """The agent with the TRM tools; the final answer it gives is what is scored."""
-    chat = evaluator.limited_chat(item, prompt_copies=1, overhead=AGENT_OVERHEAD_TOKENS)
+    """The agent with the TRM tools; the final answer it gives is what is scored. Its LLM
+    reads the puzzle as a stand-in (agents.standins), so any puzzle fits."""
+    chat = evaluator.limited_chat(item, brief(item.prompt), overhead=AGENT_OVERHEAD_TOKENS)
     reply = ask(build_agent(chat, tools=evaluator.tools), item.prompt)
     return read_reply(
         item,
