@@ -34,7 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .api_docs import PROTECTED, SOLVE_ERRORS, SOLVE_EXAMPLES, SOLVE_RESPONSE_EXAMPLE
-from .checkpoint import CheckpointError
+from .checkpoint import CheckpointError, CheckpointMissing
 from .puzzles import KIND_NAMES, PuzzleError, parse
 from .solver import Solver, SolveResult
 from .tool import (
@@ -209,12 +209,15 @@ class Solvers:
         )
 
     def load_all(self) -> list[str]:
-        """Load every kind that has a checkpoint, so the first requests do not wait for it."""
+        """Load every kind that has a checkpoint, so the first requests do not wait for it.
+        A kind without one is skipped; one that fails its check (corrupted, altered) raises,
+        so the server refuses to start rather than run without it or with a wrong model."""
         for kind in KIND_NAMES:
             try:
                 self.get(kind)
-            except ModelUnavailable:
-                continue
+            except ModelUnavailable as err:
+                if not isinstance(err.__cause__, CheckpointMissing):
+                    raise
         return self.models()
 
     def models(self) -> list[str]:
