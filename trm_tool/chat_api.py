@@ -116,8 +116,9 @@ class StepReporter(BaseCallbackHandler):
 
     def on_custom_event(self, name: str, data: Any, **_: Any) -> None:
         if name == "trm_fit_progress":
+            loss = "no step yet" if data["loss"] is None else f"loss {data['loss']:.3f}"
             self.push(
-                f"fitting to the demonstrations: step {data['step']}, loss {data['loss']:.3f}, "
+                f"fitting to the demonstrations: step {data['step']}, {loss}, "
                 f"{data['reproduced']}/{data['demonstrations']} reproduced\n"
             )
 

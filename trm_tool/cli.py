@@ -49,8 +49,7 @@ def plural(count: int, noun: str) -> str:
 def print_progress(progress) -> None:
     """A test-time fit's progress (ARC), on stderr so stdout stays the answer."""
     print(
-        f"[fit] step {progress.step}, {progress.seconds:.1f} s, loss {progress.loss:.3f}, "
-        f"reproduces {progress.reproduced} of {progress.demonstrations} demonstrations",
+        f"[fit] {progress.summary()}",
         file=sys.stderr,
         flush=True,
     )

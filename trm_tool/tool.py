@@ -155,10 +155,12 @@ def _make_tool(
 
 
 GENERAL_DESCRIPTION = (
-    "Solve a grid puzzle exactly with a Tiny Recursive Model: Sudoku, mazes (shortest path "
-    "from S to G), or ARC-AGI tasks. Use it whenever the user gives such a puzzle; LLMs get "
-    "these wrong token by token. Pass the puzzle text exactly as given. The answer comes back "
-    "in the puzzle's own format with a 'verified' line; report it as is."
+    "Solve a grid puzzle with a Tiny Recursive Model: Sudoku, mazes (shortest path from S to "
+    "G), or ARC-AGI tasks. Use it whenever the user gives such a puzzle; LLMs get these wrong "
+    "token by token. Pass the puzzle text exactly as given. The answer comes back in the "
+    "puzzle's own format with a 'verified' line; report it as is. Sudoku and maze answers are "
+    "checked exactly; an ARC answer cannot be checked (its rule is never stated), so it is the "
+    "model's best guess, fitted to the task's demonstrations."
 )
 
 
@@ -168,7 +170,10 @@ def trm_tools(pool: SolverPool | None = None, kinds: tuple[str, ...] = KIND_NAME
     tools = [_make_tool(pool, "solve_grid_puzzle", GENERAL_DESCRIPTION, None, SolveGridPuzzleInput)]
     for kind in kinds:
         help_text = get_kind(kind).format_help
-        description = f"Solve a {kind} puzzle exactly with a Tiny Recursive Model. {help_text}"
+        description = (
+            f"Solve a {kind} puzzle with a Tiny Recursive Model; the answer's 'verified' line "
+            f"says whether it was checked exactly (ARC answers cannot be). {help_text}"
+        )
         tools.append(_make_tool(pool, f"solve_{kind}", description, kind, SolvePuzzleInput))
     return tools
 
