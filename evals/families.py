@@ -55,7 +55,9 @@ def external_family(kind_name: str, name: str, label: str | None = None) -> Fami
     return Family(label or name, draw)
 
 
-def maze_style_family(style: str, sides: tuple[int, int], min_path: int | None, size: str) -> Family:
+def maze_style_family(
+    style: str, sides: tuple[int, int], min_path: int | None, size: str
+) -> Family:
     """Our generator's mazes of one style and size (every style is in each maze tier)."""
 
     def draw(n: int, seed: int) -> Pairs:

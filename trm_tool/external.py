@@ -16,7 +16,6 @@ maze route.
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .puzzles import Puzzle, PuzzleError, PuzzleKind
-from .puzzles.base import SHARED_ENV, shared_dir
 from .puzzles import maze as maze_kind
+from .puzzles.base import SHARED_ENV, shared_dir
 
 NAMED_FILES = {"magictour": ("sudoku", "benchmarks/sudoku/magictour_top1465.txt")}
 MAZE_DATASET_ALGORITHMS = (

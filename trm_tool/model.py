@@ -629,7 +629,7 @@ class EMA:
 def make_optimizer(
     model: nn.Module, lr: float, embedding_lr: float, weight_decay: float
 ) -> torch.optim.Optimizer:
-    """AdamW with the task embeddings (if any) in their own group at `puzzle_lr`; each group
+    """AdamW with the task embeddings (if any) in their own group at `embedding_lr`; each group
     keeps its `base_lr` for schedules to scale."""
     puzzle = [p for n, p in model.named_parameters() if n.startswith("puzzle_embed")]
     rest = [p for n, p in model.named_parameters() if not n.startswith("puzzle_embed")]
