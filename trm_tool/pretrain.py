@@ -189,23 +189,27 @@ def snapshot(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--kind", default="arc")
-    parser.add_argument("--tiers", default="arc1,operations")
+    parser.add_argument("--kind", default="arc", help="the puzzle kind (ARC)")
+    parser.add_argument("--tiers", default="arc1,operations", help="comma-separated tiers")
     parser.add_argument("--tier-weights", default=None, help="relative draw rates, e.g. 1,2")
-    parser.add_argument("--hidden", type=int, default=64)
-    parser.add_argument("--n-heads", type=int, default=2)
-    parser.add_argument("--expansion", type=float, default=2.0)
-    parser.add_argument("--n-latent-steps", type=int, default=2)
-    parser.add_argument("--n-improve-steps", type=int, default=1)
-    parser.add_argument("--batch-tokens", type=int, default=4096)
-    parser.add_argument("--supervision-steps", type=int, default=2)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--hidden", type=int, default=64, help="width of the network")
+    parser.add_argument("--n-heads", type=int, default=2, help="attention heads")
+    parser.add_argument("--expansion", type=float, default=2.0, help="SwiGLU width / hidden")
+    parser.add_argument("--n-latent-steps", type=int, default=2, help="n")
+    parser.add_argument("--n-improve-steps", type=int, default=1, help="T")
+    parser.add_argument("--batch-tokens", type=int, default=4096, help="grid cells per batch")
+    parser.add_argument("--supervision-steps", type=int, default=2, help="N_sup")
+    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     parser.add_argument("--time-budget", default="60m", help="total across resumes: 90, 23m, 1.5h")
-    parser.add_argument("--save-every", default="15m")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="training/arc_fit")
+    parser.add_argument("--save-every", default="15m", help="snapshot interval")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data stream and init")
+    parser.add_argument(
+        "--out", default="training/arc_fit", help="folder for checkpoint and resume state"
+    )
     parser.add_argument("--resume", default=None, help="resume.safetensors of an earlier run")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument(
+        "--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to train"
+    )
     return parser
 
 

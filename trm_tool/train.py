@@ -402,37 +402,48 @@ def train_one_step(run: Run, batches: dict[str, Slots], window: Window) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="trm-tool train", description=__doc__.splitlines()[0])
-    p.add_argument("--kind", required=True, choices=["sudoku", "maze", "arc"])
+    p.add_argument(
+        "--kind", required=True, choices=["sudoku", "maze", "arc"], help="the puzzle kind"
+    )
     p.add_argument("--tiers", help="comma-separated tiers, easiest first (default: all)")
     p.add_argument("--no-curriculum", action="store_true", help="sample tiers uniformly")
     p.add_argument("--pool-size", type=int, default=0, help="paper setting: N base puzzles")
-    p.add_argument("--hidden", type=int, default=512)
-    p.add_argument("--heads", type=int, default=8)
-    p.add_argument("--expansion", type=float, default=4.0)
-    p.add_argument("--mixer", choices=["attention", "mlp_t", "conv"], default="attention")
+    p.add_argument("--hidden", type=int, default=512, help="width of the network")
+    p.add_argument("--heads", type=int, default=8, help="attention heads")
+    p.add_argument("--expansion", type=float, default=4.0, help="SwiGLU width / hidden")
+    p.add_argument(
+        "--mixer",
+        choices=["attention", "mlp_t", "conv"],
+        default="attention",
+        help="how cells mix: attention, an MLP over positions (fixed-size grids), 3x3 conv",
+    )
     p.add_argument("--n-latent-steps", type=int, default=6, help="n")
     p.add_argument("--n-improve-steps", type=int, default=3, help="T")
     p.add_argument("--max-supervision-steps", type=int, default=16, help="N_sup")
-    p.add_argument("--loss", choices=["softmax", "stablemax"], default="softmax")
+    p.add_argument(
+        "--loss", choices=["softmax", "stablemax"], default="softmax", help="answer loss"
+    )
     p.add_argument(
         "--task-prefix-len",
         type=int,
         default=1,
         help="prefix tokens of each task's learned embedding (kinds with fixed tasks: ARC)",
     )
-    p.add_argument("--batch-size", type=int, default=96)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--weight-decay", type=float, default=0.1)
-    p.add_argument("--warmup-steps", type=int, default=200)
-    p.add_argument("--ema-decay", type=float, default=0.999)
+    p.add_argument("--batch-size", type=int, default=96, help="examples per step (per rank)")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    p.add_argument("--weight-decay", type=float, default=0.1, help="AdamW weight decay")
+    p.add_argument("--warmup-steps", type=int, default=200, help="linear warmup steps")
+    p.add_argument("--ema-decay", type=float, default=0.999, help="EMA of the weights")
     p.add_argument("--time-budget", default="10m", help="e.g. 90s, 23m, 2h")
-    p.add_argument("--max-steps", type=int, default=0)
-    p.add_argument("--eval-every", default="5m")
-    p.add_argument("--eval-size", type=int, default=200)
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--no-compile", action="store_true")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="runs/latest")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: none)")
+    p.add_argument("--eval-every", default="5m", help="held-out evaluation + snapshot interval")
+    p.add_argument("--eval-size", type=int, default=200, help="held-out puzzles per tier")
+    p.add_argument(
+        "--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to train"
+    )
+    p.add_argument("--no-compile", action="store_true", help="no torch.compile on CUDA")
+    p.add_argument("--seed", type=int, default=0, help="seed of the data stream and init")
+    p.add_argument("--out", default="runs/latest", help="folder for checkpoint, card, resume state")
     p.add_argument("--resume", help="path to a resume.safetensors from an earlier run")
     p.add_argument("--init-from", help="start from a checkpoint's weights")
     return p
