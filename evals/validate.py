@@ -17,10 +17,11 @@ Promotion rule: a new checkpoint replaces the shipped one only when its worst fa
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from evals.families import FAMILIES, VALIDATION_SEED, Family, Pairs
-from trm_tool.checkpoint import load_card, resolve
+from trm_tool.checkpoint import HeldOutResult, load_card, resolve, save_card
 from trm_tool.data import wilson_interval
 from trm_tool.solver import load_solver
 
@@ -46,12 +47,26 @@ def cell(right: int, n: int, left_out: bool) -> str:
     return f"{right / n:5.0%}{mark} [{low:.2f}, {high:.2f}]"
 
 
+def record(kind: str, checkpoint: str | None, rows: list[HeldOutResult]) -> None:
+    """Replace the per-family table in a checkpoint's card."""
+    path = resolve(kind, checkpoint)
+    card = load_card(path)
+    save_card(path, card.model_copy(update={"families": rows}))
+
+
 def validate(
-    kind: str, families: list[Family], checkpoints: list[str], n: int, seed: int, solver_options
-) -> dict[str, dict[str, float]]:
-    """Print the table (families as rows, checkpoints as columns); return the shares."""
+    kind: str,
+    families: list[Family],
+    checkpoints: list[str],
+    n: int,
+    seed: int,
+    solver_options: dict,
+    command: str = "",
+) -> dict[str, list[HeldOutResult]]:
+    """Print the table (families as rows, checkpoints as columns); return each checkpoint's
+    rows, ready for its card."""
     sets = {family.name: family.draw(n, seed) for family in families}
-    shares: dict[str, dict[str, float]] = {}
+    results: dict[str, list[HeldOutResult]] = {}
     width = max(len(family.name) for family in families)
     print(f"{'family':<{width}}  " + "  ".join(f"{c[-28:]:>24}" for c in checkpoints))
     rows = {family.name: f"{family.name:<{width}}" for family in families}
@@ -60,18 +75,23 @@ def validate(
         tiers = training_tiers(kind, path)
         solver = load_solver(kind, path, **solver_options)
         start = time.perf_counter()
-        shares[checkpoint] = {}
+        results[checkpoint] = []
         for family in families:
             pairs = sets[family.name]
             right = score(solver, pairs)
-            shares[checkpoint][family.name] = right / len(pairs)
-            rows[family.name] += "  " + cell(right, len(pairs), not family.in_mix(tiers))
+            left_out = not family.in_mix(tiers)
+            rows[family.name] += "  " + cell(right, len(pairs), left_out)
+            extra = {"in_training_mix": not left_out, "seed": seed, **solver_options}
+            result = HeldOutResult(
+                split=family.name, n=len(pairs), exact=right / len(pairs), command=command
+            )
+            results[checkpoint].append(result.model_copy(update={"extra": extra}))
         print(f"# {checkpoint}: {time.perf_counter() - start:.0f} s, training tiers {tiers}")
     print("\n".join(rows.values()))
-    for checkpoint, by_family in shares.items():
-        worst = min(by_family, key=by_family.get)
-        print(f"worst family of {checkpoint}: {worst} {by_family[worst]:.0%}")
-    return shares
+    for checkpoint, found in results.items():
+        worst = min(found, key=lambda r: r.exact)
+        print(f"worst family of {checkpoint}: {worst.split} {worst.exact:.0%}")
+    return results
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -85,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-seconds", type=float, default=0, help="budget per puzzle (0: none)")
     p.add_argument("--seed", type=int, default=VALIDATION_SEED)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--record", action="store_true", help="write each table into its card")
     args = p.parse_args(argv)
     families = FAMILIES[args.kind]()
     if args.families:
@@ -99,7 +120,13 @@ def main(argv: list[str] | None = None) -> None:
         "retry_views": args.retry_views,
         "max_seconds": args.max_seconds,
     }
-    validate(args.kind, families, args.checkpoints.split(","), args.n, args.seed, options)
+    checkpoints = args.checkpoints.split(",")
+    given = argv if argv is not None else sys.argv[1:]
+    command = "python evals/validate.py " + " ".join(a for a in given if a != "--record")
+    results = validate(args.kind, families, checkpoints, args.n, args.seed, options, command)
+    if args.record:
+        for checkpoint, rows in results.items():
+            record(args.kind, None if checkpoint == "shipped" else checkpoint, rows)
 
 
 if __name__ == "__main__":

@@ -1,24 +1,44 @@
-"""evals/validate.py: a validation set apart from the held-out tiers, and a real run."""
+"""evals/validate.py: per-family validation sets apart from the held-out tiers, a real run with
+the left-out families marked, and the table recorded in a card."""
 
 import re
+import shutil
 
 from evals import validate
+from evals.families import FAMILIES, tier_family
+from trm_tool.checkpoint import load_card, shipped
 from trm_tool.data import held_out
 from trm_tool.puzzles import get_kind
 
 
-def test_the_validation_set_is_fixed_and_apart_from_the_held_out_set():
+def test_validation_families_are_fixed_and_apart_from_the_held_out_set():
     kind = get_kind("sudoku")
-    first = validate.validation_set(kind, "singles", 5)
-    assert [p.grid for p, _ in first] == [
-        p.grid for p, _ in validate.validation_set(kind, "singles", 5)
-    ]
+    family = tier_family("sudoku", "singles")
+    first = family.draw(5, 12345)
+    assert [p.grid for p, _ in first] == [p.grid for p, _ in family.draw(5, 12345)]
     held = {kind.canonical_key(p.grid) for p, _ in held_out(kind, "singles", 5)}
     assert not held & {kind.canonical_key(p.grid) for p, _ in first}
 
 
-def test_the_shipped_sudoku_model_on_validation_singles(capsys):
-    validate.main(["--kind", "sudoku", "--tiers", "singles", "--n", "4", "--views", "8"])
+def test_every_kind_lists_families_made_by_others_as_never_trained_on():
+    for make in FAMILIES.values():
+        families = make()
+        assert len({f.name for f in families}) == len(families)
+        assert any(not f.trained_by for f in families)
+
+
+def test_the_shipped_sudoku_model_marks_left_out_families_and_records_them(capsys, tmp_path):
+    weights = tmp_path / "sudoku.safetensors"
+    shutil.copy(shipped("sudoku"), weights)
+    shutil.copy(shipped("sudoku").with_suffix(".json"), tmp_path / "sudoku.json")
+    argv = ["--kind", "sudoku", "--families", "singles,hard", "--n", "4", "--views", "8"]
+    validate.main([*argv, "--checkpoints", str(weights), "--record"])
     out = capsys.readouterr().out
-    share = int(re.search(r"singles (\d+)%", out).group(1))
-    assert out.startswith("shipped (8 view(s)") and share >= 75, out
+    singles = re.search(r"^singles\s+(\d+)%(\*?)", out, re.M)
+    hard = re.search(r"^hard\s+(\d+)%(\*?)", out, re.M)
+    assert int(singles.group(1)) >= 75 and singles.group(2) == "*", out  # not in its last run
+    assert hard.group(2) == "", out  # hard was in the mix
+    assert "worst family of" in out
+    rows = {row.split: row for row in load_card(weights).families}
+    assert set(rows) == {"singles", "hard"} and rows["hard"].extra["in_training_mix"]
+    assert not rows["singles"].extra["in_training_mix"] and "--record" not in rows["hard"].command

@@ -72,6 +72,9 @@ class ModelCard(BaseModel):
     held_out: list[HeldOutResult] = Field(default_factory=list)
     external: list[HeldOutResult] = Field(default_factory=list)
     """Accuracy on sets we did not generate: public collections, independent generators."""
+    families: list[HeldOutResult] = Field(default_factory=list)
+    """Per-family validation (evals/validate.py --record): extra says whether the family was in
+    the training mix; promotion looks at the worst family."""
 
 
 def sha256_of(path: Path) -> str:
