@@ -21,7 +21,9 @@ fit every weight to the task instead (a copy of the network per task):
     -> leave one out: the last demonstration is held out at first; the fitted network
        reproducing it exactly (and every other demonstration) is evidence that it learned
        the rule, not the pairs, and stops the fit early. If it is still not reproduced after
-       `held_out_share` of the budget, it joins the training pairs for the rest.
+       `held_out_share` of the budget, it joins the training pairs for the rest. With
+       nothing held out (one demonstration, or after it joined) the fit ends once every
+       demonstration is reproduced at a few checks in a row (`settled_checks`).
 
 The solver then predicts the test input under each view with the fitted copy and votes
 (solver.py); answers of views that reproduce every demonstration under that view rank first.
