@@ -16,7 +16,7 @@ from trm_tool.puzzles import Grid, Puzzle
 from trm_tool.puzzles.arc import KIND, operation_task, task_text
 from trm_tool.puzzles.base import dihedral
 from trm_tool.solver import Solver, load_solver
-from trm_tool.tool import describe, fit_line
+from trm_tool.tool import describe, fit_line, trm_tools
 from trm_tool.train import TrainConfig, train
 
 
@@ -186,3 +186,15 @@ def test_a_task_of_an_operation_the_shipped_network_learned_starts_from_its_row(
     result = solver.solve(task_text(puzzle))
     assert result.fit.steps == 0 and result.fit.held_out_reproduced is True, result.fit
     assert result.grid == expected
+
+
+def test_the_tools_never_say_an_arc_answer_is_exact():
+    """Sudoku and maze answers are checked; an ARC answer is a fitted guess, and every tool
+    description says so."""
+    tools = trm_tools()
+    assert {tool.name for tool in tools} >= {"solve_grid_puzzle", "solve_arc"}
+    for tool in tools:
+        assert "puzzle exactly with" not in tool.description
+        assert "ARC answers cannot be" in tool.description or "ARC answer cannot be" in (
+            tool.description
+        )
