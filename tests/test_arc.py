@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import struct
@@ -546,14 +547,16 @@ def fuzz_inputs() -> list[object]:
 def test_fuzz_parse_raises_only_puzzle_error():
     inputs = fuzz_inputs()
     assert len(inputs) >= 10_000
+    with contextlib.suppress(PuzzleError):
+        KIND.parse(inputs[0])  # the first call loads the table of known tasks once
     slowest, slowest_input = 0.0, None
     for value in inputs:
-        start = time.perf_counter()
-        try:
+        start = time.process_time()  # this process's CPU time: other work on the machine
+        try:  # does not count
             KIND.parse(value)
         except PuzzleError:
             pass
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         if elapsed > slowest:
             slowest, slowest_input = elapsed, value
         assert elapsed < 2.0, repr(value)[:200]
