@@ -33,6 +33,12 @@ MAX_FIT_BYTES = 2 * 2**30
 risking an out-of-memory kill of the whole process."""
 
 
+def warm_up_optimizer() -> None:
+    """Build one AdamW now: its first construction in a process imports torch._dynamo (about
+    9 s on a busy 2-core CPU), which would otherwise come out of the first fit's budget."""
+    torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))])
+
+
 def tensor_bytes(model: torch.nn.Module) -> int:
     """Bytes held by a network's parameters and buffers."""
     tensors = [*model.parameters(), *model.buffers()]
@@ -96,6 +102,7 @@ class FitCache:
         self.fitted: OrderedDict[str, FittedNetwork] = OrderedDict()
         self._sizes: dict[str, int] = {}
         self._lock = threading.Lock()
+        warm_up_optimizer()
 
     @staticmethod
     def key(puzzle: Puzzle) -> str:
