@@ -245,7 +245,7 @@ def test_concurrent_clients_are_batched_and_get_their_own_answers(
     client: httpx.Client, solver: Solver
 ):
     texts, quitters = sudoku_texts(64, seed=3), sudoku_texts(4, seed=4)
-    expected = [result.grid for result in solver.solve_many(texts)]
+    expected = solver.solve_many(texts)
     metrics_before = client.get("/metrics").text
     batches_before = len(solver.batch_sizes)
     start = threading.Barrier(len(texts) + len(quitters))
@@ -267,7 +267,14 @@ def test_concurrent_clients_are_batched_and_get_their_own_answers(
             future.result()
 
     assert [r.status_code for r in responses] == [200] * len(texts)
-    assert [r.json()["grid"] for r in responses] == expected
+    # Each client gets an answer to its own puzzle: its givens kept, and where both runs
+    # verified, the one solution (how far each gets within its time budget may differ).
+    for response, text, alone in zip(responses, texts, expected):
+        answer, givens = response.json(), sudoku.KIND.parse(text).grid
+        assert all(g in (0, a) for gs, row in zip(givens, answer["grid"]) for g, a in zip(gs, row))
+        if answer["verified"] and alone.verified:
+            assert answer["grid"] == alone.grid
+    assert sum(r.json()["verified"] for r in responses) > len(texts) // 2
     assert max(solver.batch_sizes[batches_before:]) > 1, solver.batch_sizes[batches_before:]
 
     wait_for(lambda: client.get("/healthz").json()["in_flight"] == 0, "abandoned solves")
