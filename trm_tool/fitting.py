@@ -46,7 +46,7 @@ from pydantic import BaseModel
 from .data import IGNORE, collate, to_example
 from .model import TRM, make_optimizer, token_loss
 from .puzzles import Grid, Puzzle, PuzzleKind
-from .puzzles.base import Identity, dihedral, grid_shape
+from .puzzles.base import Identity, dihedral, distinct_views, grid_shape
 from .trainer import deep_supervision, set_learning_rate
 
 Pair = tuple[Grid, Grid]
@@ -252,14 +252,7 @@ def turn_inputs(puzzle: Puzzle, turn: int) -> Puzzle:
 def task_views(kind: PuzzleKind, pairs: list[Pair], count: int, seed: int) -> list:
     """Identity and count-1 distinct random augmentations, seeded by the task."""
     rng = random.Random(f"{seed}/{pairs!r}")
-    views = [Identity()]
-    for _ in range(8 * count):
-        if len(views) == count:
-            break
-        view = kind.random_augmentation(rng)
-        if view not in views:
-            views.append(view)
-    return views
+    return distinct_views(kind, rng, [Identity()], count, 8 * count)
 
 
 @torch.no_grad()

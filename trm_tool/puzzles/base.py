@@ -193,3 +193,17 @@ def dihedral_inverse(grid: Grid, index: int) -> Grid:
 
 def grid_shape(grid: Grid) -> tuple[int, int]:
     return len(grid), (len(grid[0]) if grid else 0)
+
+
+def distinct_views(
+    kind: PuzzleKind, rng: random.Random, views: list, count: int, tries: int
+) -> list:
+    """`views` grown by distinct random symmetries of `kind` to `count`, drawing at most `tries`
+    (fewer where the kind has fewer symmetries)."""
+    for _ in range(tries):
+        if len(views) == count:
+            break
+        view = kind.random_augmentation(rng)
+        if view not in views:
+            views.append(view)
+    return views

@@ -6,21 +6,14 @@ from __future__ import annotations
 import random
 
 from ..puzzles import Puzzle, PuzzleKind
-from ..puzzles.base import Identity
+from ..puzzles.base import Identity, distinct_views
 
 
 def views_of(kind: PuzzleKind, puzzle: Puzzle, count: int, seed: int = 0, round: int = 0) -> list:
     """Identity plus count-1 distinct random symmetries, or for a later round, count random
     ones (fewer where the kind has fewer). Seeded by the puzzle and round."""
     rng = random.Random(f"{seed}/{round}/{puzzle.grid}" if round else f"{seed}/{puzzle.grid}")
-    views = [] if round else [Identity()]
-    for _ in range(4 * count):
-        if len(views) == count:
-            break
-        view = kind.random_augmentation(rng)
-        if view not in views:
-            views.append(view)
-    return views
+    return distinct_views(kind, rng, [] if round else [Identity()], count, 4 * count)
 
 
 def unseen_views(
