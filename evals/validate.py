@@ -17,6 +17,7 @@ Promotion rule: a new checkpoint replaces the shipped one only when its worst fa
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 
@@ -24,11 +25,18 @@ from evals.families import FAMILIES, VALIDATION_SEED, Family, Pairs
 from trm_tool.checkpoint import HeldOutResult, load_card, resolve, save_card
 from trm_tool.data import wilson_interval
 from trm_tool.solver import load_solver
+from trm_tool.solver.policy import COMMIT_SHARE
 
 
-def score(solver, pairs: Pairs) -> int:
-    """How many answers pass the exact check (or equal the label where there is none)."""
-    results = solver.solve_puzzles([puzzle for puzzle, _ in pairs])
+def score(solver, pairs: Pairs, one_call_each: bool) -> int:
+    """How many answers pass the exact check (or equal the label where there is none). With
+    `one_call_each`, every puzzle is its own call with its own budget, as a user calls the tool;
+    else one batched call shares the budget of all."""
+    puzzles = [puzzle for puzzle, _ in pairs]
+    if one_call_each:
+        results = [solver.solve_puzzles([puzzle])[0] for puzzle in puzzles]
+    else:
+        results = solver.solve_puzzles(puzzles)
     return sum(
         (r.grid == solution) if r.verified is None else bool(r.verified)
         for r, (_, solution) in zip(results, pairs)
@@ -62,6 +70,8 @@ def validate(
     seed: int,
     solver_options: dict,
     command: str = "",
+    commit_share: float = COMMIT_SHARE,
+    one_call_each: bool = False,
 ) -> dict[str, list[HeldOutResult]]:
     """Print the table (families as rows, checkpoints as columns); return each checkpoint's
     rows, ready for its card."""
@@ -74,14 +84,21 @@ def validate(
         path = None if checkpoint == "shipped" else checkpoint
         tiers = training_tiers(kind, path)
         solver = load_solver(kind, path, **solver_options)
+        solver.policy = dataclasses.replace(solver.policy, commit_share=commit_share)
         start = time.perf_counter()
         results[checkpoint] = []
         for family in families:
             pairs = sets[family.name]
-            right = score(solver, pairs)
+            right = score(solver, pairs, one_call_each)
             left_out = not family.in_mix(tiers)
             rows[family.name] += "  " + cell(right, len(pairs), left_out)
-            extra = {"in_training_mix": not left_out, "seed": seed, **solver_options}
+            extra = {
+                "in_training_mix": not left_out,
+                "seed": seed,
+                "commit_share": commit_share,
+                "one_call_each": one_call_each,
+                **solver_options,
+            }
             result = HeldOutResult(
                 split=family.name, n=len(pairs), exact=right / len(pairs), command=command
             )
@@ -103,6 +120,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--views", type=int, default=1, help="test-time views per puzzle")
     p.add_argument("--retry-views", type=int, default=0, help="views per retry round for misses")
     p.add_argument("--max-seconds", type=float, default=0, help="budget per puzzle (0: none)")
+    p.add_argument(
+        "--commit-share",
+        type=float,
+        default=COMMIT_SHARE,
+        help="share of the blanks each retry round commits (Sudoku; 0: none)",
+    )
+    p.add_argument(
+        "--one-call-each",
+        action="store_true",
+        help="each puzzle its own call with its own budget, as a user calls the tool",
+    )
     p.add_argument("--seed", type=int, default=VALIDATION_SEED)
     p.add_argument("--device", default="cpu")
     p.add_argument("--record", action="store_true", help="write each table into its card")
@@ -123,7 +151,17 @@ def main(argv: list[str] | None = None) -> None:
     checkpoints = args.checkpoints.split(",")
     given = argv if argv is not None else sys.argv[1:]
     command = "python evals/validate.py " + " ".join(a for a in given if a != "--record")
-    results = validate(args.kind, families, checkpoints, args.n, args.seed, options, command)
+    results = validate(
+        args.kind,
+        families,
+        checkpoints,
+        args.n,
+        args.seed,
+        options,
+        command,
+        args.commit_share,
+        args.one_call_each,
+    )
     if args.record:
         for checkpoint, rows in results.items():
             record(args.kind, None if checkpoint == "shipped" else checkpoint, rows)

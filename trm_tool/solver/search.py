@@ -5,7 +5,8 @@
     candidate that verifies wins).
 
 A puzzle none of whose views verifies (where the kind can check answers) gets another round
-with fresh views, and with a time budget, rounds until the budget is spent: misses are rare
+with fresh views (of the puzzle with the cells those views agree on most filled in, where the
+kind can commit cells), and with a time budget, rounds until the budget is spent: misses are rare
 on the puzzles a model knows, so the extra cost falls on few puzzles, and any view that
 verifies is right. Views run view-major (every puzzle's first view before any second view),
 so when the budget runs out each puzzle has an answer, the views still running stop after
@@ -52,9 +53,12 @@ def search(
     step_seconds = (time.perf_counter() - first_round) / most_steps
     missed = [i for i, (check, c) in enumerate(zip(checks, found)) if check.all_fail(c)]
     seen = [set(puzzle_views) for puzzle_views in views]
+    latest = list(found)
     rounds = 0
     while missed and policy.retry_views and another_round(rounds, deadline, step_seconds):
         rounds += 1
+        for i in missed:
+            puzzles[i] = committed(kind, puzzles[i], latest[i], policy.commit_share)
         fresh = {
             i: networks[i].fresh_views(puzzles[i], seen[i], rounds, policy.retry_views)
             for i in missed
@@ -71,6 +75,7 @@ def search(
         )
         for i, extra, extra_skipped in zip(missed, more, more_skipped):
             found[i] += extra
+            latest[i] = extra
             skipped[i] += extra_skipped
         missed = [i for i in missed if checks[i].all_fail(found[i])]
     latency = (time.perf_counter() - start) * 1000
@@ -82,6 +87,16 @@ def search(
         note = cut_note(found[i], skipped[i], steps, budget, out_of_time and i in missed)
         results.append(result(kind, found[i], checks[i], latency, note, network))
     return results
+
+
+def committed(kind: PuzzleKind, puzzle: Puzzle, failed: list[Candidate], share: float) -> Puzzle:
+    """The puzzle a retry round solves: where the kind can commit, with some blanks filled from
+    the last round's failed answers (`PuzzleKind.commit`); else the same puzzle. Answers are
+    still checked against the caller's puzzle, so a wrong commit costs time, never a wrong
+    verified answer."""
+    if kind.commit is None or share == 0:
+        return puzzle
+    return kind.commit(puzzle, [(c.grid, c.confidence) for c in failed], share) or puzzle
 
 
 def another_round(rounds: int, deadline: Deadline, step_seconds: float) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..base import PuzzleKind
 from .augment import SudokuAugmentation, canonical_key, random_augmentation
+from .commit import commit
 from .exact import DEFAULT_NODE_LIMIT, SolveReport, difficulty, exact_solution, solve_exact, verify
 from .files import read_csv
 from .generate import DEEP_GUESSES, TIERS, canvas_shape, generate
@@ -46,6 +47,7 @@ KIND = PuzzleKind(
     read_answer=read_answer,
     solve_exact=exact_solution,
     read_csv=read_csv,
+    commit=commit,
 )
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "SudokuAugmentation",
     "canonical_key",
     "canvas_shape",
+    "commit",
     "decode",
     "difficulty",
     "encode",
