@@ -19,7 +19,8 @@ SUDOKU_SOLUTION = (
 
 
 class ErrorBody(BaseModel):
-    """Every error of the HTTP API: one sentence on what was wrong and what is expected."""
+    """Every error of the HTTP API but the OpenAI-compatible routes' (`OpenAIErrorBody`): one
+    sentence on what was wrong and what is expected."""
 
     error: str = Field(description="what was wrong, and what the server expects instead")
 
@@ -38,9 +39,12 @@ def _error(description: str, example: str, headers: dict[str, str] | None = None
     return response
 
 
+KEY_MISSING = (
+    "Missing or wrong API key. Send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."
+)
 UNAUTHORIZED = _error(
     "The server has an API key and the request did not carry it.",
-    "Missing or wrong API key. Send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.",
+    KEY_MISSING,
     {"WWW-Authenticate": "the scheme to use: Bearer"},
 )
 NOT_FOUND = _error(
@@ -78,6 +82,41 @@ SOLVE_ERRORS = {
     503: OVERLOADED,
     504: TIMEOUT,
 }
+
+
+class OpenAIError(BaseModel):
+    """The fields of an error in OpenAI's shape."""
+
+    message: str = Field(description="what was wrong, and what the server expects instead")
+    type: str = Field(description="invalid_request_error (a bad request) or server_error")
+    param: str | None = Field(description="the request field at fault, where there is one")
+    code: str | None = Field(description="invalid_api_key for a 401; otherwise null")
+
+
+class OpenAIErrorBody(BaseModel):
+    """An error of the OpenAI-compatible routes (`--llm`), in OpenAI's shape."""
+
+    error: OpenAIError
+
+
+OPENAI_UNAUTHORIZED = UNAUTHORIZED | {
+    "model": OpenAIErrorBody,
+    "content": {
+        "application/json": {
+            "example": {
+                "error": {
+                    "message": KEY_MISSING,
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": "invalid_api_key",
+                }
+            }
+        }
+    },
+}
+CHAT_PROTECTED = {401: OPENAI_UNAUTHORIZED, 413: TOO_LARGE}
+"""PROTECTED for the OpenAI-compatible routes: a 401 in OpenAI's shape; a 413 comes from the
+body limit in front of every route, in the server's own shape."""
 
 SOLVE_EXAMPLES = {
     "sudoku": {

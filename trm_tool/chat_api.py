@@ -8,7 +8,9 @@ requests.
 With `stream: true` the agent's steps (the tool call, its answer, ARC fit progress) stream as
 `reasoning_content` deltas while they happen, and the final answer (the rendered solution with
 its verified line) as `content`. Errors use OpenAI's shape:
-`{"error": {"message", "type", "param", "code"}}` with a 4xx or 5xx status.
+`{"error": {"message", "type", "param", "code"}}` with a 4xx or 5xx status. A turn, streamed
+or not, has `ChatService.timeout_s`: past it the answer is a 504, or a stream's last event
+before `data: [DONE]`, and the turn stops at its next step.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, ToolMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .api_docs import CHAT_PROTECTED
 from .tool import SolverPool, trm_tools
 
 if TYPE_CHECKING:
@@ -154,8 +157,10 @@ class ChatService:
                 self._agents[key] = build_agent(model, tools=self.tools)
             return self._agents[key]
 
-    def run(self, request: ChatRequest, push: Push) -> AgentReply:
-        """One agent turn on the request's conversation (blocking); steps go to `push`."""
+    def run(self, request: ChatRequest, push: Push, stop: threading.Event) -> AgentReply:
+        """One agent turn on the request's conversation (blocking); steps go to `push`. Once
+        `stop` is set (the turn is past the time limit, or its client left) the turn ends at
+        its next step, and nobody reads what it returns."""
         from agents import reply_of
 
         limit = request.max_completion_tokens or request.max_tokens
@@ -164,11 +169,18 @@ class ChatService:
         config = {"callbacks": [StepReporter(push)]}
         start, seen, state = time.perf_counter(), len(messages), None
         for state in agent.stream({"messages": messages}, config, stream_mode="values"):
+            if stop.is_set():
+                break
             for message in state["messages"][seen:]:
                 if step := describe_step(message):
                     push(step)
             seen = len(state["messages"])
         return reply_of(state, round((time.perf_counter() - start) * 1000, 1))
+
+    def too_slow(self) -> ChatError:
+        """The error for a turn past the time limit: a 504, or a stream's last event."""
+        late = f"The agent took longer than the server's limit of {self.timeout_s:g} s."
+        return ChatError(504, late, "server_error")
 
 
 def completion(reply: AgentReply, model: str, ident: str, created: int) -> dict[str, Any]:
@@ -215,7 +227,12 @@ def chat_router(service: ChatService, executor: ThreadPoolExecutor, slots: Any) 
         """One self-contained page: the chat, with puzzles and solutions drawn."""
         return HTMLResponse(page)
 
-    @router.get("/v1/models", operation_id="list_models", summary="The agent as a model")
+    @router.get(
+        "/v1/models",
+        operation_id="list_models",
+        summary="The agent as a model",
+        responses=CHAT_PROTECTED,
+    )
     async def models() -> dict:
         model = {"id": MODEL_NAME, "object": "model", "created": 0, "owned_by": "trm-tool"}
         return {"object": "list", "data": [model]}
@@ -224,6 +241,7 @@ def chat_router(service: ChatService, executor: ThreadPoolExecutor, slots: Any) 
         "/v1/chat/completions",
         operation_id="chat_completions",
         summary="OpenAI-compatible chat with the LLM + TRM agent",
+        responses=CHAT_PROTECTED,
     )
     async def chat(request: Request):
         """A turn of the agent on `messages`; `stream: true` answers server-sent events."""
@@ -235,14 +253,14 @@ def chat_router(service: ChatService, executor: ThreadPoolExecutor, slots: Any) 
             busy = f"The server is busy: all {slots.limit} slots are in use. Retry shortly."
             return ChatError(503, busy, "server_error", headers={"Retry-After": "1"}).response()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
+        loop, stop = asyncio.get_running_loop(), threading.Event()
 
         def push(text: str) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, ("step", text))
 
         def job() -> AgentReply:
             try:
-                return service.run(body, push)
+                return service.run(body, push, stop)
             finally:
                 slots.release()
 
@@ -250,32 +268,48 @@ def chat_router(service: ChatService, executor: ThreadPoolExecutor, slots: Any) 
         future.add_done_callback(lambda _: queue.put_nowait(("done", None)))
         ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if body.stream:
-            events = stream_events(body, future, queue, ident, created)
+            events = stream_events(body, future, queue, ident, created, service, stop)
             return StreamingResponse(events, media_type="text/event-stream")
         try:
             reply = await asyncio.wait_for(asyncio.shield(future), service.timeout_s)
         except asyncio.TimeoutError:
-            late = f"The agent took longer than the server's limit of {service.timeout_s:g} s."
-            return ChatError(504, late, "server_error").response()
+            stop.set()
+            return service.too_slow().response()
         return completion(reply, body.model, ident, created)
 
     return router
 
 
 async def stream_events(
-    body: ChatRequest, future: asyncio.Future, queue: asyncio.Queue, ident: str, created: int
+    body: ChatRequest,
+    future: asyncio.Future,
+    queue: asyncio.Queue,
+    ident: str,
+    created: int,
+    service: ChatService,
+    stop: threading.Event,
 ) -> AsyncIterator[str]:
     """The turn as chat.completion.chunk events: steps as reasoning_content while they happen,
-    then the answer as content, usage if asked, and `data: [DONE]`."""
-    yield chunk(ident, created, body.model, {"role": "assistant", "content": ""})
-    while (item := await queue.get())[0] == "step":
-        yield chunk(ident, created, body.model, {"reasoning_content": item[1]})
+    then the answer as content, usage if asked, and `data: [DONE]`. Past the service's time
+    limit for a turn, an error event saying so ends the stream instead. However the stream
+    ends (the client may leave), `stop` then ends the turn at its next step, freeing its slot."""
+    deadline = time.monotonic() + service.timeout_s
+    try:
+        yield chunk(ident, created, body.model, {"role": "assistant", "content": ""})
+        while True:
+            kind, step = await asyncio.wait_for(queue.get(), deadline - time.monotonic())
+            if kind == "done":
+                break
+            yield chunk(ident, created, body.model, {"reasoning_content": step})
+    except asyncio.TimeoutError:
+        yield error_event(service.too_slow())
+        return
+    finally:
+        stop.set()
     try:
         reply = future.result()
     except Exception as err:  # the stream has begun: the error goes into it
-        error = ChatError(500, f"The agent failed: {err}", "server_error").body()
-        yield f"data: {json.dumps(error)}\n\n"
-        yield "data: [DONE]\n\n"
+        yield error_event(ChatError(500, f"The agent failed: {err}", "server_error"))
         return
     yield chunk(ident, created, body.model, {"content": reply.text})
     yield chunk(ident, created, body.model, {}, finish="stop")
@@ -285,6 +319,11 @@ async def stream_events(
         final |= {"model": body.model, "choices": [], "usage": usage}
         yield f"data: {json.dumps(final)}\n\n"
     yield "data: [DONE]\n\n"
+
+
+def error_event(error: ChatError) -> str:
+    """An error in a stream that has begun (OpenAI's shape, as a data event), then the end."""
+    return f"data: {json.dumps(error.body())}\n\ndata: [DONE]\n\n"
 
 
 def make_llm(spec: str) -> BaseChatModel:

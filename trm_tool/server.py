@@ -9,7 +9,8 @@ scale it with replicas behind a load balancer.
 The same tools over the Model Context Protocol (stdio and HTTP) are in trm_tool/mcp_server.py;
 the agent as an OpenAI-compatible model and the chat page in trm_tool/chat_api.py.
 
-Every HTTP error is JSON `{"error": "..."}` saying what was wrong and what is expected.
+Every HTTP error is JSON `{"error": "..."}` saying what was wrong and what is expected; the
+OpenAI-compatible routes answer theirs, 401 included, in OpenAI's shape (chat_api.ChatError).
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ log = logging.getLogger(__name__)
 
 API_KEY_ENV = "TRM_API_KEY"
 ENDPOINTS = ("/v1/solve", "/v1/tools", "/healthz", "/metrics")
-CHAT_ENDPOINTS = ("/", "/v1/models", "/v1/chat/completions")
+OPENAI_ENDPOINTS = ("/v1/models", "/v1/chat/completions")
+"""Their errors, 401 included, have OpenAI's shape, which their clients read."""
+CHAT_ENDPOINTS = ("/", *OPENAI_ENDPOINTS)
 """Served with `--llm` (trm_tool.chat_api)."""
 OPEN_ENDPOINTS = ("/healthz",)
 """Reachable without the API key, so load balancers can probe replicas."""
@@ -193,10 +196,17 @@ class Solvers:
             self._solvers[kind] = solver
         return solver
 
-    def solve(self, request: SolveRequest) -> SolveResult:
-        """Blocking; call from a worker thread. PuzzleError explains bad input."""
-        kind = parse("auto", request.puzzle).kind if request.kind == "auto" else request.kind
-        solver, options = self.get(kind), request.options
+    def solver_for(self, request: SolveRequest) -> Solver:
+        """The Solver for the request's puzzle, after reading the puzzle in full: PuzzleError
+        says what is wrong with it, ModelUnavailable that its kind has no model. Blocking (a
+        long text takes a while to read); the server calls it before taking a solve slot, so
+        bad input gets its 4xx even while every slot is busy."""
+        return self.get(parse(request.kind, request.puzzle).kind)
+
+    def solve(self, solver: Solver, request: SolveRequest) -> SolveResult:
+        """Blocking; call from a worker thread with the request's `solver_for`. (The Solver
+        reads the text again: it takes text, not a parsed puzzle.)"""
+        options = request.options
         budget = solver.policy.max_seconds if options.max_seconds is None else options.max_seconds
         if self.max_budget is not None:
             budget = min(budget or self.max_budget, self.max_budget)
@@ -411,14 +421,21 @@ class RequireApiKey:
         if offered and secrets.compare_digest(offered, self.key):
             await self.app(scope, receive, send)
             return
+        await self._unauthorized(scope["path"])(scope, receive, send)
+
+    def _unauthorized(self, path: str) -> JSONResponse:
+        """The 401: in OpenAI's error shape on the OpenAI-compatible routes, ours elsewhere."""
         message = (
             "Missing or wrong API key. Send it as 'Authorization: Bearer <key>' or "
             "'X-API-Key: <key>'."
         )
-        response = error_response(
-            self.metrics, 401, "unauthorized", message, {"WWW-Authenticate": "Bearer"}
-        )
-        await response(scope, receive, send)
+        headers = {"WWW-Authenticate": "Bearer"}
+        if path not in OPENAI_ENDPOINTS:
+            return error_response(self.metrics, 401, "unauthorized", message, headers)
+        from .chat_api import ChatError
+
+        self.metrics.errors["unauthorized"] += 1
+        return ChatError(401, message, code="invalid_api_key", headers=headers).response()
 
 
 class LimitBody:
@@ -511,7 +528,8 @@ def create_app(
         text format, with `verified` saying whether an exact check confirmed it (Sudoku, maze;
         null for ARC). `kind` defaults to `auto` (detected from the text). Concurrent requests
         are batched by the solver."""
-        return await run_solve(executor, slots, settings, lambda: solvers.solve(body))
+        solver = await asyncio.to_thread(solvers.solver_for, body)  # bad input: 4xx, no slot
+        return await run_solve(executor, slots, settings, lambda: solvers.solve(solver, body))
 
     @app.get(
         "/v1/tools",
