@@ -379,75 +379,112 @@ def fit_task(
     turn, pairs, side = aligned_task(model, kind, puzzle)
     row = None if turn else row  # a known task's row was learned on the inputs as given
     views = task_views(kind, pairs, config.views, config.seed)
-    steps = config.supervision_steps
     search_by = (
         math.inf if deadline is None else start + config.row_search_share * (deadline - start)
     )
     start_rows = starting_rows(model, kind, pairs, views, row, config, search_by)
     fitted = task_copy(model, start_rows, len(views), config)
-    held_out = len(pairs) >= 2
-    held_out_reproduced: bool | None = False if held_out else None
-    switch_at = None if deadline is None else start + config.held_out_share * (deadline - start)
-    switch_step = int(config.held_out_share * config.max_steps)
-    optimizer = make_optimizer(fitted, config.lr, config.embedding_lr, config.weight_decay)
-    rng = random.Random(f"{config.seed}/{pairs!r}")
-    log: list[FitProgress] = []
-    step, loss, stopped, settled = 0, None, "step budget", 0
-    size = batch_size(config, side)
+    fit = Fit(fitted, kind, pairs, views, side, config, start, progress)
+    stopped = fit.run(deadline)
+    return FittedTask(fitted, views, side, fit.report(stopped, turn))
 
-    def check() -> list[bool]:
-        fitted.eval()
+
+class Fit:
+    """One fit in progress: the task's copy of the network, its optimizer and batches, the
+    held-out demonstration, and every check's report."""
+
+    def __init__(
+        self,
+        model: TRM,
+        kind: PuzzleKind,
+        pairs: list[Pair],
+        views: list,
+        side: int,
+        config: FitConfig,
+        start: float,
+        progress: ProgressCallback | None,
+    ):
+        self.model, self.kind, self.pairs, self.views, self.side = model, kind, pairs, views, side
+        self.config, self.start, self.progress = config, start, progress
+        self.held_out = len(pairs) >= 2
+        self.held_out_reproduced: bool | None = False if self.held_out else None
+        self.optimizer = make_optimizer(model, config.lr, config.embedding_lr, config.weight_decay)
+        self.rng = random.Random(f"{config.seed}/{pairs!r}")
+        self.batch = batch_size(config, side)
+        self.log: list[FitProgress] = []
+        self.step, self.loss, self.settled = 0, None, 0
+
+    def run(self, deadline: float | None) -> str:
+        """Train and check until a stop rule holds; returns why it stopped."""
+        config, start = self.config, self.start
+        switch_at = None if deadline is None else start + config.held_out_share * (deadline - start)
+        switch_step = int(config.held_out_share * config.max_steps)
+        self.model.train()
+        while True:
+            if self.step % config.check_every < config.supervision_steps:  # step 0 too: a
+                stopped = self.check()  # start row may already fit
+                if stopped:
+                    return stopped
+                late = switch_at is not None and time.perf_counter() >= switch_at
+                if self.held_out and (late or self.step >= switch_step):
+                    self.held_out = False
+            if self.step >= config.max_steps:
+                return "step budget"
+            if deadline is not None and time.perf_counter() >= deadline:
+                return "time budget"
+            self.train_step()
+
+    def check(self) -> str | None:
+        """Which demonstrations the network reproduces now, reported; the reason to stop, if
+        this check gives one."""
+        self.model.eval()
         with torch.no_grad():
-            ok = reproduced(fitted, kind, pairs, side, steps)
-        fitted.train()
+            ok = reproduced(
+                self.model, self.kind, self.pairs, self.side, self.config.supervision_steps
+            )
+        self.model.train()
         report = FitProgress(
-            step=step,
-            seconds=round(time.perf_counter() - start, 2),
-            loss=None if loss is None else round(loss, 4),
+            step=self.step,
+            seconds=round(time.perf_counter() - self.start, 2),
+            loss=None if self.loss is None else round(self.loss, 4),
             reproduced=sum(ok),
-            demonstrations=len(pairs),
-            held_out=held_out,
+            demonstrations=len(self.pairs),
+            held_out=self.held_out,
         )
-        log.append(report)
-        if progress is not None:
-            progress(report)
-        return ok
+        self.log.append(report)
+        if self.progress is not None:
+            self.progress(report)
+        if self.held_out and all(ok):
+            self.held_out_reproduced = True
+            return "held-out demonstration reproduced"
+        self.settled = self.settled + 1 if all(ok) and not self.held_out else 0
+        if self.settled >= self.config.settled_checks:
+            return "every demonstration reproduced"
+        return None
 
-    fitted.train()
-    while True:
-        if step % config.check_every < steps:  # step 0 too: a start row may already fit
-            ok = check()
-            if held_out and all(ok):
-                held_out_reproduced, stopped = True, "held-out demonstration reproduced"
-                break
-            settled = settled + 1 if all(ok) and not held_out else 0
-            if settled >= config.settled_checks:
-                stopped = "every demonstration reproduced"
-                break
-            late = switch_at is not None and time.perf_counter() >= switch_at
-            if held_out and (late or step >= switch_step):
-                held_out = False
-        if step >= config.max_steps:
-            break
-        if deadline is not None and time.perf_counter() >= deadline:
-            stopped = "time budget"
-            break
-        training = pairs[:-1] if held_out else pairs
-        tokens, labels, rows = draw_batch(kind, training, views, side, rng, size)
-        set_learning_rate(optimizer, min(1.0, (step + 1) / config.warmup_steps))
-        loss, _ = deep_supervision(fitted, optimizer, tokens, labels, rows, steps)
-        step += steps
-    if not log or log[-1].step != step:
-        check()
-    fitted.eval()
-    report = FitReport(
-        steps=step,
-        seconds=round(time.perf_counter() - start, 2),
-        demonstrations=len(pairs),
-        reproduced=log[-1].reproduced,
-        held_out_reproduced=held_out_reproduced,
-        stopped=stopped,
-        input_transform=turn,
-        progress=log,
-    )
-    return FittedTask(fitted, views, side, report)
+    def train_step(self) -> None:
+        """One batch of demonstrations (the held-out one aside) under random views."""
+        training = self.pairs[:-1] if self.held_out else self.pairs
+        tokens, labels, rows = draw_batch(
+            self.kind, training, self.views, self.side, self.rng, self.batch
+        )
+        set_learning_rate(self.optimizer, min(1.0, (self.step + 1) / self.config.warmup_steps))
+        steps = self.config.supervision_steps
+        self.loss, _ = deep_supervision(self.model, self.optimizer, tokens, labels, rows, steps)
+        self.step += steps
+
+    def report(self, stopped: str, turn: int) -> FitReport:
+        """The fit's report, after a last check if the last step was not checked."""
+        if not self.log or self.log[-1].step != self.step:
+            self.check()
+        self.model.eval()
+        return FitReport(
+            steps=self.step,
+            seconds=round(time.perf_counter() - self.start, 2),
+            demonstrations=len(self.pairs),
+            reproduced=self.log[-1].reproduced,
+            held_out_reproduced=self.held_out_reproduced,
+            stopped=stopped,
+            input_transform=turn,
+            progress=self.log,
+        )
