@@ -33,10 +33,11 @@ def score(solver, pairs: Pairs, one_call_each: bool) -> int:
     `one_call_each`, every puzzle is its own call with its own budget, as a user calls the tool;
     else one batched call shares the budget of all."""
     puzzles = [puzzle for puzzle, _ in pairs]
+    budget = solver.policy.max_seconds
     if one_call_each:
-        results = [solver.solve_puzzles([puzzle])[0] for puzzle in puzzles]
+        results = [solver.solve_puzzles([p], max_seconds=budget)[0] for p in puzzles]
     else:
-        results = solver.solve_puzzles(puzzles)
+        results = solver.solve_puzzles(puzzles, max_seconds=budget)
     return sum(
         (r.grid == solution) if r.verified is None else bool(r.verified)
         for r, (_, solution) in zip(results, pairs)
