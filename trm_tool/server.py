@@ -16,6 +16,7 @@ OpenAI-compatible routes answer theirs, 401 included, in OpenAI's shape (chat_ap
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import secrets
@@ -34,9 +35,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .api_docs import PROTECTED, SOLVE_ERRORS, SOLVE_EXAMPLES, SOLVE_RESPONSE_EXAMPLE
+from .api_docs import (
+    KEY_MISSING,
+    PROTECTED,
+    SOLVE_ERRORS,
+    SOLVE_EXAMPLES,
+    SOLVE_RESPONSE_EXAMPLE,
+)
 from .checkpoint import CheckpointError, CheckpointMissing
-from .puzzles import KIND_NAMES, PuzzleError, parse
+from .puzzles import KIND_NAMES, Puzzle, PuzzleError, parse
 from .solver import Solver, SolveResult
 from .tool import (
     MAX_PUZZLE_CHARS,
@@ -196,22 +203,22 @@ class Solvers:
             self._solvers[kind] = solver
         return solver
 
-    def solver_for(self, request: SolveRequest) -> Solver:
-        """The Solver for the request's puzzle, after reading the puzzle in full: PuzzleError
-        says what is wrong with it, ModelUnavailable that its kind has no model. Blocking (a
-        long text takes a while to read); the server calls it before taking a solve slot, so
-        bad input gets its 4xx even while every slot is busy."""
-        return self.get(parse(request.kind, request.puzzle).kind)
+    def read(self, request: SolveRequest) -> tuple[Solver, Puzzle]:
+        """The request's puzzle, read in full, and the Solver of its kind: PuzzleError says
+        what is wrong with it, ModelUnavailable that its kind has no model. Blocking (a long
+        text takes a while to read); the server calls it before taking a solve slot, so bad
+        input gets its 4xx even while every slot is busy."""
+        puzzle = parse(request.kind, request.puzzle)
+        return self.get(puzzle.kind), puzzle
 
-    def solve(self, solver: Solver, request: SolveRequest) -> SolveResult:
-        """Blocking; call from a worker thread with the request's `solver_for`. (The Solver
-        reads the text again: it takes text, not a parsed puzzle.)"""
+    def solve(self, solver: Solver, puzzle: Puzzle, request: SolveRequest) -> SolveResult:
+        """Blocking; call from a worker thread with what `read` returned."""
         options = request.options
         budget = solver.policy.max_seconds if options.max_seconds is None else options.max_seconds
         if self.max_budget is not None:
             budget = min(budget or self.max_budget, self.max_budget)
         return solver.solve(
-            request.puzzle,
+            puzzle,
             max_steps=options.max_steps,
             max_seconds=budget,
             views=options.views,
@@ -425,11 +432,7 @@ class RequireApiKey:
 
     def _unauthorized(self, path: str) -> JSONResponse:
         """The 401: in OpenAI's error shape on the OpenAI-compatible routes, ours elsewhere."""
-        message = (
-            "Missing or wrong API key. Send it as 'Authorization: Bearer <key>' or "
-            "'X-API-Key: <key>'."
-        )
-        headers = {"WWW-Authenticate": "Bearer"}
+        message, headers = KEY_MISSING, {"WWW-Authenticate": "Bearer"}
         if path not in OPENAI_ENDPOINTS:
             return error_response(self.metrics, 401, "unauthorized", message, headers)
         from .chat_api import ChatError
@@ -528,8 +531,9 @@ def create_app(
         text format, with `verified` saying whether an exact check confirmed it (Sudoku, maze;
         null for ARC). `kind` defaults to `auto` (detected from the text). Concurrent requests
         are batched by the solver."""
-        solver = await asyncio.to_thread(solvers.solver_for, body)  # bad input: 4xx, no slot
-        return await run_solve(executor, slots, settings, lambda: solvers.solve(solver, body))
+        solver, puzzle = await asyncio.to_thread(solvers.read, body)  # bad input: 4xx, no slot
+        solve = functools.partial(solvers.solve, solver, puzzle, body)
+        return await run_solve(executor, slots, settings, solve)
 
     @app.get(
         "/v1/tools",

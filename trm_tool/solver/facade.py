@@ -90,7 +90,7 @@ class Solver:
 
     def solve(
         self,
-        text: str,
+        text: str | Puzzle,
         *,
         max_steps: int | None = None,
         max_seconds: float | None = None,
@@ -98,10 +98,12 @@ class Solver:
         retry_views: int | None = None,
         progress: ProgressCallback | None = None,
     ) -> SolveResult:
-        """Solve one puzzle given as text; options left None are the solver's `policy`'s.
-        PuzzleError on bad input. Concurrent calls from several threads are batched together.
-        `progress` hears from a test-time fit (models with task embeddings: ARC)."""
-        puzzle, start = self.kind.parse(text), time.perf_counter()
+        """Solve one puzzle given as text (or already parsed); options left None are the
+        solver's `policy`'s. PuzzleError on bad input. Concurrent calls from several threads are
+        batched together. `progress` hears from a test-time fit (models with task embeddings:
+        ARC)."""
+        puzzle = text if isinstance(text, Puzzle) else self.kind.parse(text)
+        start = time.perf_counter()
         policy = self.policy.but(views, retry_views, max_steps, max_seconds)
         deadline = Deadline.after(policy.max_seconds, start)
         with torch_threads(self.threads):  # the fit (ARC), when the kind fits each task
