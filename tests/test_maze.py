@@ -11,6 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from trm_tool.data import to_example
 from trm_tool.puzzles import get_kind
 from trm_tool.puzzles import maze as M
 from trm_tool.puzzles.base import Grid, Puzzle, PuzzleError
@@ -478,6 +479,43 @@ def test_verify_accepts_any_shortest_route_and_rejects_a_longer_one():
     direct = [[START, PATH, PATH, GOAL], [OPEN, WALL, WALL, OPEN], [OPEN] * 4]
     detour = [[START, OPEN, OPEN, GOAL], [PATH, WALL, WALL, PATH], [PATH] * 4]
     assert M.verify(detour_maze, direct) and not M.verify(detour_maze, detour)
+
+
+def test_the_training_target_marks_every_shortest_route_and_decoding_keeps_one():
+    two_ways = Puzzle(
+        kind="maze",
+        grid=[[START, OPEN, OPEN], [OPEN, WALL, OPEN], [OPEN, OPEN, OPEN], [OPEN, WALL, GOAL]],
+    )
+    both = [[START, PATH, PATH], [PATH, WALL, PATH], [PATH, PATH, PATH], [OPEN, WALL, GOAL]]
+    assert M.KIND.training_target(two_ways, M.shortest_path(two_ways.grid)) == both
+    example = to_example(M.KIND, two_ways, M.shortest_path(two_ways.grid))
+    assert example.labels.tolist() == M.encode(both).tolist()
+    answer = M.decode(M.encode(both))
+    assert M.verify(two_ways, answer) and path_cells(answer) == 4
+    assert answer in (
+        [[START, PATH, PATH], [OPEN, WALL, PATH], [OPEN, OPEN, PATH], [OPEN, WALL, GOAL]],
+        [[START, OPEN, OPEN], [PATH, WALL, OPEN], [PATH, PATH, PATH], [OPEN, WALL, GOAL]],
+    )
+
+
+def test_decoding_leaves_marks_that_are_not_shortest_routes_for_the_check_to_refuse():
+    field = Puzzle(kind="maze", grid=[[START, OPEN, OPEN, GOAL], [OPEN] * 4, [OPEN] * 4])
+    everything = [[START, PATH, PATH, GOAL], [PATH] * 4, [PATH] * 4]
+    assert M.decode(M.encode(everything)) == everything  # a "mark it all" model gets nothing
+    stray = [[START, PATH, PATH, GOAL], [OPEN, PATH, OPEN, OPEN], [OPEN] * 4]
+    gap = [[START, PATH, OPEN, GOAL], [OPEN] * 4, [OPEN] * 4]
+    for marks in (stray, gap):
+        assert M.decode(M.encode(marks)) == marks and not M.verify(field, marks)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32), style=st.sampled_from(M.STYLES))
+def test_every_generated_target_decodes_to_a_route_the_check_accepts(seed, style):
+    puzzle, solution = M.generate_maze(random.Random(seed), 14, 17, style, ties=True)
+    target = M.KIND.training_target(puzzle, solution)
+    assert path_cells(target) >= path_cells(solution)
+    assert M.verify(puzzle, M.decode(M.encode(target)))
+    assert M.decode(M.encode(solution)) == solution
 
 
 def test_random_walls_keep_roughly_the_asked_wall_fraction():

@@ -34,7 +34,8 @@ class Example:
 
 def to_example(kind: PuzzleKind, puzzle: Puzzle, solution: Grid, puzzle_id: int = 0) -> Example:
     tokens = kind.encode(puzzle.grid)
-    labels = kind.encode(solution)
+    target = kind.training_target(puzzle, solution) if kind.training_target else solution
+    labels = kind.encode(target)
     labels = torch.where(labels == 0, torch.full_like(labels, IGNORE), labels)
     return Example(tokens, labels, puzzle_id)
 

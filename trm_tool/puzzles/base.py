@@ -128,6 +128,10 @@ class PuzzleKind:
     generated kinds."""
     read_csv: Callable[[str | Path], Iterator[tuple[Puzzle, Grid]]] | None = None
     """Puzzles and solutions from a CSV file in the public datasets' layout, where one exists."""
+    training_target: Callable[[Puzzle, Grid], Grid] | None = None
+    """The grid the model learns to write for a puzzle and its solution, where that is not the
+    solution itself (mazes: every cell of every shortest route, so tied routes need no
+    tie-breaking); None: the solution."""
     commit: Callable[[Puzzle, list[tuple[Grid, float]], float], Puzzle | None] | None = None
     """The puzzle with a share of its blanks filled from answers that failed the check (grid,
     confidence): the cells they agree on most, as givens of the next search round (Sudoku).

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..base import PuzzleKind
 from .augment import Dihedral, canonical_key, random_augmentation
-from .exact import solve_exact, verify
+from .exact import solve_exact, training_target, verify
 from .files import read_csv
 from .generate import HARD_MIN_PATH, HARD_STYLES, TIERS, canvas_shape, generate, generate_maze
 from .grid import (
@@ -22,6 +22,7 @@ from .grid import (
     START,
     WALL,
     Cell,
+    all_shortest_routes,
     count_shortest_paths,
     distances,
     path_coordinates,
@@ -51,6 +52,7 @@ KIND = PuzzleKind(
     read_answer=read_solution,
     solve_exact=solve_exact,
     read_csv=read_csv,
+    training_target=training_target,
 )
 
 __all__ = [
@@ -74,6 +76,7 @@ __all__ = [
     "WALL_GLYPHS",
     "Cell",
     "Dihedral",
+    "all_shortest_routes",
     "canonical_key",
     "canvas_shape",
     "count_shortest_paths",

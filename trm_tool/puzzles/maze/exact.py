@@ -1,11 +1,21 @@
-"""The exact check of an answer and the classical baseline solver (breadth-first search)."""
+"""The exact check of an answer, the training target and the classical baseline solver
+(breadth-first search)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..base import Grid, Puzzle
-from .grid import OPEN, PATH, distances, endpoints, flat_index, path_coordinates, shortest_path
+from .grid import (
+    OPEN,
+    PATH,
+    all_shortest_routes,
+    distances,
+    endpoints,
+    flat_index,
+    path_coordinates,
+    shortest_path,
+)
 
 
 def verify(puzzle: Puzzle, grid: Grid) -> bool:
@@ -42,3 +52,9 @@ def _same_shape_ints(grid: Any, like: Grid) -> bool:
 def solve_exact(puzzle: Puzzle) -> Grid | None:
     """The BFS shortest path (the classical baseline)."""
     return shortest_path(puzzle.grid)
+
+
+def training_target(puzzle: Puzzle, solution: Grid) -> Grid:
+    """What the model learns to write: every cell of every shortest route, since `verify`
+    accepts any of them and labels need no tie-breaking."""
+    return all_shortest_routes(puzzle.grid)

@@ -73,6 +73,51 @@ def mark(grid: Grid, route: list[Cell]) -> Grid:
     return solved
 
 
+def all_shortest_routes(grid: Grid) -> Grid:
+    """The maze with every cell of every shortest S-G route marked: the model's training target,
+    a function of the maze that needs no tie-breaking (the unmarked maze where there is none)."""
+    ends = endpoints(grid)
+    solved = [[OPEN if code == PATH else code for code in row] for row in grid]
+    if ends is None:
+        return solved
+    on_routes = _on_shortest_routes(solved, *ends)
+    for index in on_routes or ():
+        r, c = unflat_index(grid, index)
+        if solved[r][c] == OPEN:
+            solved[r][c] = PATH
+    return solved
+
+
+def one_route(grid: Grid) -> Grid:
+    """The grid with one route kept where its marks are exactly the cells of one or more
+    shortest S-G routes through S, G and the marks themselves (what a model trained on
+    `all_shortest_routes` writes for a maze with tied routes); unchanged otherwise (a gap, a
+    stray mark), so the exact check still refuses what the model got wrong."""
+    ends = endpoints(grid)
+    if ends is None:
+        return grid
+    marks_only = [[code if code in (START, GOAL, PATH) else WALL for code in row] for row in grid]
+    on_routes = _on_shortest_routes(marks_only, *ends)
+    marked = {flat_index(grid, cell) for cell in cells_with(grid, PATH)}
+    if on_routes is None or not marked <= on_routes:
+        return grid
+    return mark(grid, shortest_route(marks_only, *ends))
+
+
+def _on_shortest_routes(grid: Grid, start: Cell, goal: Cell) -> set[int] | None:
+    """Row-major indices of the cells on some shortest route from start to goal (both ends
+    included), or None when there is no route."""
+    from_start, from_goal = distances(grid, start), distances(grid, goal)
+    length = from_start[flat_index(grid, goal)]
+    if length < 0:
+        return None
+    return {
+        i
+        for i, (there, back) in enumerate(zip(from_start, from_goal))
+        if there >= 0 and back >= 0 and there + back == length
+    }
+
+
 def count_shortest_paths(grid: Grid) -> int:
     """How many distinct shortest routes lead from S to G (0 if none): labels need exactly 1."""
     ends = endpoints(grid)

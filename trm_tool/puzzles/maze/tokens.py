@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..base import Grid
-from .grid import OPEN, PATH
+from .grid import OPEN, PATH, one_route
 
 VOCAB_SIZE = 6
 _CODE_TO_TOKEN = (2, 1, 3, 4, 5)
@@ -23,5 +23,9 @@ def encode(grid: Grid) -> torch.Tensor:
 
 
 def decode(tokens: torch.Tensor) -> Grid:
-    """Codes of an [H, W] tensor of token ids; padding and unknown ids read as open cells."""
-    return [[_TOKEN_TO_CODE.get(token, OPEN) for token in row] for row in tokens.tolist()]
+    """Codes of an [H, W] tensor of token ids; padding and unknown ids read as open cells. The
+    model marks every cell of every shortest route (`all_shortest_routes`); where those marks
+    hold several tied routes, one of them is kept (`one_route`)."""
+    return one_route(
+        [[_TOKEN_TO_CODE.get(token, OPEN) for token in row] for row in tokens.tolist()]
+    )
