@@ -74,8 +74,10 @@ def create_mcp_server(pool: SolverPool, settings: ServerSettings | None = None) 
     )
 
     async def run(kind: str, puzzle: str) -> str:
-        job = functools.partial(pool.solve, kind, puzzle)
         try:
+            # Read before taking a slot: bad input is refused even while every slot is busy.
+            solver, parsed = await asyncio.to_thread(pool.read, kind, puzzle)
+            job = functools.partial(solver.solve, parsed)
             result = await (run_solve(*limits, job) if limits else asyncio.to_thread(job))
         except PuzzleError as err:
             raise ToolError(f"Could not solve the puzzle: {err}") from err

@@ -60,18 +60,24 @@ class SolverPool:
                 )
             return self._solvers[kind]
 
+    def read(self, kind: str, text: str) -> tuple[Solver, Puzzle]:
+        """The puzzle in `text` (kind may be auto), read once, and the Solver of its kind;
+        PuzzleError explains bad input or a kind without a model."""
+        puzzle = parse(kind, text)
+        try:
+            return self.get(puzzle.kind), puzzle
+        except CheckpointError as err:
+            raise PuzzleError(
+                f"No trained model is available for {puzzle.kind} puzzles: {err}"
+            ) from err
+
     def solve(
         self, kind: str, puzzle: str, progress: ProgressCallback | None = None
     ) -> SolveResult:
         """Solve `puzzle` (kind may be auto); PuzzleError explains bad input. `progress` hears
         from a test-time fit (ARC)."""
-        if kind == "auto":
-            kind = parse("auto", puzzle).kind
-        try:
-            solver = self.get(kind)
-        except CheckpointError as err:
-            raise PuzzleError(f"No trained model is available for {kind} puzzles: {err}") from err
-        return solver.solve(puzzle, progress=progress)
+        solver, parsed = self.read(kind, puzzle)
+        return solver.solve(parsed, progress=progress)
 
 
 def report_progress(progress: FitProgress) -> None:
