@@ -89,6 +89,34 @@ def test_a_wrong_key_is_an_openai_authentication_error(pool: SolverPool):
         assert solve_401["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
 
 
+def test_errors_before_the_route_are_in_openai_shape_too(pool: SolverPool):
+    """413 (the body limit), 405 and 404 answer before any route runs; on the OpenAI-compatible
+    routes they still come in OpenAI's shape, so the official client reads their message."""
+    settings = ServerSettings(api_key=None, max_body_bytes=2048)
+    app = create_app(pool, settings, ChatService(ScriptedModel(), pool))
+    with running(app) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0, timeout=60)
+        long = [{"role": "user", "content": "x" * 4096}]
+        with pytest.raises(openai.APIStatusError) as caught:
+            client.chat.completions.create(model=MODEL_NAME, messages=long)
+        assert caught.value.status_code == 413
+        assert caught.value.body["type"] == "invalid_request_error"
+        assert "larger than this server's limit of 2,048 bytes" in caught.value.message
+        wrong_method = httpx.get(f"{url}/v1/chat/completions")
+        assert wrong_method.status_code == 405, wrong_method.text
+        error = wrong_method.json()["error"]
+        assert error["type"] == "invalid_request_error" and error["code"] is None
+        assert "GET /v1/chat/completions: Method Not Allowed" in error["message"]
+        assert "/v1/chat/completions" in error["message"].split("Endpoints:")[1]
+        too_large_solve = httpx.post(f"{url}/v1/solve", content=b"x" * 4096)
+        assert too_large_solve.status_code == 413 and list(too_large_solve.json()) == ["error"]
+        spec = httpx.get(f"{url}/openapi.json").json()
+        documented = spec["paths"]["/v1/chat/completions"]["post"]["responses"]["413"]
+        content = documented["content"]["application/json"]
+        assert content["schema"]["$ref"].endswith("/OpenAIErrorBody")
+        assert "larger than this server's limit" in content["example"]["error"]["message"]
+
+
 @pytest.fixture()
 def stuck(pool: SolverPool) -> Iterator[tuple[str, StuckModel]]:
     model = StuckModel()

@@ -99,24 +99,22 @@ class OpenAIErrorBody(BaseModel):
     error: OpenAIError
 
 
-OPENAI_UNAUTHORIZED = UNAUTHORIZED | {
-    "model": OpenAIErrorBody,
-    "content": {
-        "application/json": {
-            "example": {
-                "error": {
-                    "message": KEY_MISSING,
-                    "type": "invalid_request_error",
-                    "param": None,
-                    "code": "invalid_api_key",
-                }
-            }
-        }
-    },
-}
-CHAT_PROTECTED = {401: OPENAI_UNAUTHORIZED, 413: TOO_LARGE}
-"""PROTECTED for the OpenAI-compatible routes: a 401 in OpenAI's shape; a 413 comes from the
-body limit in front of every route, in the server's own shape."""
+def openai_error_body(status: int, message: str, param: str | None = None) -> dict:
+    """An `OpenAIErrorBody` as JSON: a 401 is an invalid_api_key, a 5xx a server_error."""
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    code = "invalid_api_key" if status == 401 else None
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def _openai(response: dict, status: int) -> dict:
+    """A documented error of ours, in OpenAI's shape (for the OpenAI-compatible routes)."""
+    example = response["content"]["application/json"]["example"]["error"]
+    content = {"application/json": {"example": openai_error_body(status, example)}}
+    return response | {"model": OpenAIErrorBody, "content": content}
+
+
+CHAT_PROTECTED = {401: _openai(UNAUTHORIZED, 401), 413: _openai(TOO_LARGE, 413)}
+"""PROTECTED for the OpenAI-compatible routes, in OpenAI's shape as every error there."""
 
 SOLVE_EXAMPLES = {
     "sudoku": {

@@ -32,7 +32,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, ToolMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .api_docs import CHAT_PROTECTED
+from .api_docs import CHAT_PROTECTED, openai_error_body
 from .tool import SolverPool, trm_tools
 
 if TYPE_CHECKING:
@@ -72,17 +72,20 @@ class ChatRequest(BaseModel):
 
 
 class ChatError(Exception):
-    """A failure answered in OpenAI's error shape."""
+    """A failure answered in OpenAI's error shape (`openai_error_body`)."""
 
-    def __init__(self, status: int, message: str, kind: str = "invalid_request_error", **extra):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
-        self.status, self.message, self.kind = status, message, kind
-        self.param, self.code = extra.get("param"), extra.get("code")
-        self.headers: dict[str, str] | None = extra.get("headers")
+        self.status, self.message, self.param, self.headers = status, message, param, headers
 
     def body(self) -> dict[str, Any]:
-        fields = {"message": self.message, "type": self.kind, "param": self.param}
-        return {"error": fields | {"code": self.code}}
+        return openai_error_body(self.status, self.message, self.param)
 
     def response(self) -> JSONResponse:
         return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
@@ -180,7 +183,7 @@ class ChatService:
     def too_slow(self) -> ChatError:
         """The error for a turn past the time limit: a 504, or a stream's last event."""
         late = f"The agent took longer than the server's limit of {self.timeout_s:g} s."
-        return ChatError(504, late, "server_error")
+        return ChatError(504, late)
 
 
 def completion(reply: AgentReply, model: str, ident: str, created: int) -> dict[str, Any]:
@@ -251,7 +254,7 @@ def chat_router(service: ChatService, executor: ThreadPoolExecutor, slots: Any) 
             return err.response()
         if not slots.try_acquire():
             busy = f"The server is busy: all {slots.limit} slots are in use. Retry shortly."
-            return ChatError(503, busy, "server_error", headers={"Retry-After": "1"}).response()
+            return ChatError(503, busy, headers={"Retry-After": "1"}).response()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         loop, stop = asyncio.get_running_loop(), threading.Event()
 
@@ -309,7 +312,7 @@ async def stream_events(
     try:
         reply = future.result()
     except Exception as err:  # the stream has begun: the error goes into it
-        yield error_event(ChatError(500, f"The agent failed: {err}", "server_error"))
+        yield error_event(ChatError(500, f"The agent failed: {err}"))
         return
     yield chunk(ident, created, body.model, {"content": reply.text})
     yield chunk(ident, created, body.model, {}, finish="stop")

@@ -41,6 +41,7 @@ from .api_docs import (
     SOLVE_ERRORS,
     SOLVE_EXAMPLES,
     SOLVE_RESPONSE_EXAMPLE,
+    openai_error_body,
 )
 from .checkpoint import CheckpointError, CheckpointMissing
 from .puzzles import KIND_NAMES, Puzzle, PuzzleError, parse
@@ -373,10 +374,18 @@ class Metrics:
 
 
 def error_response(
-    metrics: Metrics, status: int, reason: str, message: str, headers: dict | None = None
+    metrics: Metrics,
+    status: int,
+    reason: str,
+    message: str,
+    headers: dict | None = None,
+    path: str = "",
 ) -> JSONResponse:
+    """{"error": message}; on the OpenAI-compatible routes, OpenAI's error shape, so their
+    clients read every error there, also those that never reach the route (401, 404, 405, 413)."""
     metrics.errors[reason] += 1
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+    body = openai_error_body(status, message) if path in OPENAI_ENDPOINTS else {"error": message}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -431,14 +440,8 @@ class RequireApiKey:
         await self._unauthorized(scope["path"])(scope, receive, send)
 
     def _unauthorized(self, path: str) -> JSONResponse:
-        """The 401: in OpenAI's error shape on the OpenAI-compatible routes, ours elsewhere."""
-        message, headers = KEY_MISSING, {"WWW-Authenticate": "Bearer"}
-        if path not in OPENAI_ENDPOINTS:
-            return error_response(self.metrics, 401, "unauthorized", message, headers)
-        from .chat_api import ChatError
-
-        self.metrics.errors["unauthorized"] += 1
-        return ChatError(401, message, code="invalid_api_key", headers=headers).response()
+        headers = {"WWW-Authenticate": "Bearer"}
+        return error_response(self.metrics, 401, "unauthorized", KEY_MISSING, headers, path)
 
 
 class LimitBody:
@@ -474,7 +477,8 @@ class LimitBody:
             f"The request body is larger than this server's limit of {self.max_bytes:,} bytes. "
             "Send one puzzle per request."
         )
-        await error_response(self.metrics, 413, "too_large", message)(scope, receive, send)
+        response = error_response(self.metrics, 413, "too_large", message, path=scope["path"])
+        await response(scope, receive, send)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -591,11 +595,11 @@ def _add_error_handlers(app: FastAPI, metrics: Metrics) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
-        message = f"{request.method} {request.url.path}: {err.detail}. Endpoints: " + ", ".join(
-            ENDPOINTS
-        )
+        path = request.url.path
+        endpoints = ENDPOINTS + OPENAI_ENDPOINTS if path in OPENAI_ENDPOINTS else ENDPOINTS
+        message = f"{request.method} {path}: {err.detail}. Endpoints: " + ", ".join(endpoints)
         return error_response(
-            metrics, err.status_code, f"http_{err.status_code}", message, err.headers
+            metrics, err.status_code, f"http_{err.status_code}", message, err.headers, path
         )
 
     @app.exception_handler(Exception)

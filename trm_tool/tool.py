@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from .checkpoint import CheckpointError
 from .fitting import TURN_NAMES, FitProgress, FitReport, ProgressCallback
-from .puzzles import KIND_NAMES, PuzzleError, get_kind, parse
+from .puzzles import KIND_NAMES, Puzzle, PuzzleError, get_kind, parse
 from .solver import Solver, SolveResult, load_solver
 
 MAX_PUZZLE_CHARS = 100_000
