@@ -518,6 +518,12 @@ def test_every_generated_target_decodes_to_a_route_the_check_accepts(seed, style
     assert M.decode(M.encode(solution)) == solution
 
 
+def test_the_auxiliary_target_counts_steps_to_the_goal():
+    puzzle = Puzzle(kind="maze", grid=[[START, OPEN, WALL], [WALL, OPEN, GOAL], [OPEN, WALL, WALL]])
+    assert M.KIND.auxiliary_target(puzzle) == [[3, 2, -1], [-1, 1, 0], [-1, -1, -1]]
+    assert M.goal_steps(Puzzle(kind="maze", grid=[[START, OPEN]])) == [[-1, -1]]
+
+
 def test_random_walls_keep_roughly_the_asked_wall_fraction():
     puzzle, _ = M.generate_maze(random.Random(3), 30, 30, "random_walls", wall_fraction=0.3)
     walls = sum(code == WALL for row in puzzle.grid for code in row) / 900

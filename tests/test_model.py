@@ -43,7 +43,7 @@ def test_supervision_step_shapes_and_dtypes(mixer):
     x = model.embed_question(tokens)
     answer, latent = model.initial_state(x)
     layout = model.layout(5, 5, tokens.device)
-    answer, latent, logits, halt = model.supervision_step(x, answer, latent, layout)
+    answer, latent, logits, halt, _ = model.supervision_step(x, answer, latent, layout)
     assert answer.shape == latent.shape == (3, 25, 32)
     assert logits.shape == (3, 25, 7) and logits.dtype == torch.float32
     assert halt.shape == (3,)
@@ -103,7 +103,7 @@ def test_gradient_flows_only_through_the_last_improvement_step():
     tokens = torch.randint(1, 7, (2, 4, 4))
     x = model.embed_question(tokens)
     answer, latent = model.initial_state(x)
-    _, _, logits, halt = model.supervision_step(x, answer, latent, model.layout(4, 4, "cpu"))
+    _, _, logits, halt, _ = model.supervision_step(x, answer, latent, model.layout(4, 4, "cpu"))
     per_improvement = model.config.n_latent_steps + 1
     assert calls == [False] * per_improvement * 2 + [True] * per_improvement
     (logits.sum() + halt.sum()).backward()
@@ -252,7 +252,7 @@ def test_the_official_halting_head_decides_with_its_first_output():
     tokens = torch.randint(1, 7, (3, 5, 5))
     x = model.embed_question(tokens)
     answer, latent = model.initial_state(x)
-    answer, _, _, halt = model.supervision_step(x, answer, latent, model.layout(5, 5, "cpu"))
+    answer, _, _, halt, _ = model.supervision_step(x, answer, latent, model.layout(5, 5, "cpu"))
     q = model.halt_head(answer[:, 0])
     assert q.shape == (3, 2) and torch.equal(halt, q[:, 0])
 

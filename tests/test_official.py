@@ -69,7 +69,7 @@ def test_imported_model_reproduces_every_official_step(name):
         answer, latent = model.initial_state(x)
         layout = model.layout(*tokens.shape[1:], "cpu")
         for step in steps:
-            answer, latent, logits, halt = model.supervision_step(x, answer, latent, layout)
+            answer, latent, logits, halt, _ = model.supervision_step(x, answer, latent, layout)
             q = model.halt_head(answer[:, 0])
             at = f"{name} step {step['step']}"
             assert close(logits[0], step["logits_ex0"], 1e-5), at

@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from trm_tool import checkpoint
-from trm_tool.data import PuzzleStream, held_out
+from trm_tool.data import IGNORE, PuzzleStream, held_out
 from trm_tool.model import TRM, TRMConfig
 from trm_tool.puzzles import get_kind
-from trm_tool.train import Slots, evaluate
+from trm_tool.train import Process, Slots, TrainConfig, evaluate, start
+from trm_tool.trainer import train_step
 
 
 def test_tiny_trm_learns_mirror_recolour_to_99_percent(toy_run):
@@ -68,3 +69,49 @@ def test_the_loss_scores_answers_and_teaches_the_halting_head_when_they_are_exac
     assert torch.isclose(loss.total, loss.answers + 0.5 * halting)
     # per example: the mean over its labelled tokens; the wrong token of example 2 costs ~20
     assert torch.isclose(loss.answers, torch.tensor(20 / 3 / 2), atol=1e-3)
+
+
+def test_an_auxiliary_head_learns_the_kinds_target_beside_the_answer():
+    """A maze model with aux_classes learns steps to the goal (mod 8) from its latent: the
+    slots carry those labels, refills renew them, and training on them lowers their loss."""
+    torch.manual_seed(0)
+    kind = get_kind("maze")
+    config = TRMConfig(vocab_size=kind.vocab_size, hidden=16, n_heads=2, mixer="conv")
+    model = TRM(config.model_copy(update={"aux_classes": 8}))
+    stream = PuzzleStream(kind, ["small"], seed=0, curriculum=False)
+    slots = Slots(model, stream, "small", 4, torch.device("cpu"))
+    assert slots.aux.shape == slots.tokens.shape
+    goal = slots.tokens == 4
+    assert (slots.aux[goal] == 0).all() and (slots.aux[slots.tokens == 1] == IGNORE).all()
+    assert (slots.aux[slots.tokens == 0] == IGNORE).all()  # padding
+    before = slots.aux.clone()
+    slots.refill(torch.tensor([True, False, False, False]))
+    assert torch.equal(slots.aux[1:], before[1:]) and not torch.equal(slots.aux[0], before[0])
+    assert Slots(TRM(config), stream, "small", 2, torch.device("cpu")).aux is None
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    args = (model, optimizer, slots.tokens, slots.labels.flatten(1), slots.puzzle_ids)
+    first = train_step(*args, aux_labels=slots.aux.flatten(1))
+    assert model.aux_head.weight.grad is not None and first.loss.total.item() > 0
+    for _ in range(60):
+        last = train_step(*args, aux_labels=slots.aux.flatten(1))
+    aux_part = lambda result: (result.loss.total - result.loss.answers).item()  # noqa: E731
+    assert aux_part(last) < 0.7 * aux_part(first)
+
+
+def test_init_from_a_checkpoint_gives_only_a_new_auxiliary_head_fresh_weights(tmp_path):
+    shipped = "trm_tool/checkpoints/maze.safetensors"
+    old, _ = checkpoint.load(shipped)
+    process = Process(0, False, torch.device("cpu"))
+    kind = get_kind("maze")
+
+    def run(**change) -> TRM:
+        model = old.config.model_copy(update=change)
+        config = TrainConfig(kind="maze", model=model, init_from=shipped, out=str(tmp_path))
+        return start(config, kind, process).state.model
+
+    model = run(aux_classes=8)
+    assert torch.equal(model.net.blocks[0].mlp.down.weight, old.net.blocks[0].mlp.down.weight)
+    assert model.aux_head.weight.shape == (8, old.config.hidden)
+    with pytest.raises(ValueError, match="does not fit this model"):
+        run(edge_positions=True)

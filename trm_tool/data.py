@@ -30,6 +30,7 @@ class Example:
     tokens: Tensor  # [H, W] question tokens
     labels: Tensor  # [H, W] answer tokens, IGNORE where there is nothing to predict
     puzzle_id: int  # row of the per-puzzle embedding, 0 when the model has none
+    aux: Tensor | None = None  # [H, W] the kind's auxiliary target, -1 where none; None: no such
 
 
 def to_example(kind: PuzzleKind, puzzle: Puzzle, solution: Grid, puzzle_id: int = 0) -> Example:
@@ -37,7 +38,8 @@ def to_example(kind: PuzzleKind, puzzle: Puzzle, solution: Grid, puzzle_id: int 
     target = kind.training_target(puzzle, solution) if kind.training_target else solution
     labels = kind.encode(target)
     labels = torch.where(labels == 0, torch.full_like(labels, IGNORE), labels)
-    return Example(tokens, labels, puzzle_id)
+    aux = torch.tensor(kind.auxiliary_target(puzzle)) if kind.auxiliary_target else None
+    return Example(tokens, labels, puzzle_id, aux)
 
 
 def pad_to(t: Tensor, shape: tuple[int, int], value: int) -> Tensor:
@@ -52,6 +54,20 @@ def collate(examples: list[Example], canvas: tuple[int, int]) -> tuple[Tensor, T
     labels = torch.stack([pad_to(e.labels, canvas, IGNORE) for e in examples])
     ids = torch.tensor([e.puzzle_id for e in examples], dtype=torch.long)
     return tokens, labels, ids
+
+
+def collate_aux(examples: list[Example], canvas: tuple[int, int]) -> Tensor | None:
+    """The examples' auxiliary targets on one canvas, [B, H, W], -1 where none; None where
+    the kind has none."""
+    if any(e.aux is None for e in examples):
+        return None
+    return torch.stack([pad_to(e.aux, canvas, -1) for e in examples])
+
+
+def aux_labels(aux: Tensor, classes: int) -> Tensor:
+    """Auxiliary targets as the labels of a head of `classes` outputs: the value mod classes
+    (steps to a maze's goal mod 8 tell which neighbour is one step closer), IGNORE where none."""
+    return torch.where(aux >= 0, aux % classes, torch.full_like(aux, IGNORE))
 
 
 @cache

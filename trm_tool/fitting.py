@@ -284,7 +284,7 @@ def closest_rows(
             ids = order[first : first + per_pass]
             batch_ids = ids.repeat_interleave(len(pairs)).to(device)
             x = model.embed_question(tokens.repeat(len(ids), 1, 1).to(device), batch_ids)
-            _, _, logits, _ = model.supervision_step(x, *model.initial_state(x), layout)
+            logits = model.supervision_step(x, *model.initial_state(x), layout).logits
             loss = token_loss(logits, labels.repeat(len(ids), 1), model.config.loss, IGNORE)
             per_row = loss.sum(-1).view(len(ids), len(pairs)).sum(-1)
             if float(per_row.min()) < best_loss:

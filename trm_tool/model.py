@@ -32,7 +32,7 @@ import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -80,6 +80,10 @@ class TRMConfig(BaseModel):
     """Also add learned embeddings of each cell's distance to the four edges of its grid (the
     bounding box of the non-padding tokens, anchored top-left): rotary positions are relative
     only, so without them attention cannot find a cell's mirror image (ARC flips, rotations)."""
+    aux_classes: int = 0
+    """Classes of a per-cell auxiliary target read from the latent z at each supervision step
+    (`PuzzleKind.auxiliary_target`; mazes: steps to the goal, mod aux_classes), so the
+    recursion learns to carry what the answer depends on; 0: none."""
     canvas_fill: int | None = None
     """Inference pads grids smaller than grid_shape with this token and crops the answer back
     (official maze models saw only 30x30 mazes: pad with walls); None: grids run as given."""
@@ -323,6 +327,16 @@ def edge_distances(tokens: Tensor) -> Tensor:
 # ---------------------------------------------------------------- the recursive model
 
 
+class StepOutput(NamedTuple):
+    """What one supervision step (`TRM.supervision_step`) returns."""
+
+    answer: Tensor  # [B, L, D] detached, carried to the next step
+    latent: Tensor  # [B, L, D] detached, carried to the next step
+    logits: Tensor  # [B, L - prefix, V]
+    halt_logit: Tensor  # [B]
+    aux_logits: Tensor | None  # [B, L - prefix, aux_classes], None without aux_classes
+
+
 @dataclass
 class SupervisionStep:
     """One supervision step of `TRM.steps`, for the examples still running."""
@@ -385,6 +399,8 @@ class TRM(nn.Module):
             nn.init.trunc_normal_(self.edge_embed.weight, std=1.0 / math.sqrt(dim))
         self.net = TinyNet(config, length)
         self.lm_head = trunc_normal_linear(dim, config.vocab_size)
+        if config.aux_classes:
+            self.aux_head = trunc_normal_linear(dim, config.aux_classes)
         self.halt_head = nn.Linear(dim, config.halt_outputs)
         nn.init.zeros_(self.halt_head.weight)
         nn.init.constant_(self.halt_head.bias, -5.0)  # start by never halting
@@ -456,19 +472,22 @@ class TRM(nn.Module):
 
     def supervision_step(
         self, x: Tensor, answer: Tensor, latent: Tensor, layout: GridLayout
-    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """T improvement steps (gradient through the last only) -> answer, latent, logits, halt.
+    ) -> StepOutput:
+        """T improvement steps (gradient through the last only), then the answer is read.
 
         Returns the new (answer, latent) detached, ready to carry to the next supervision step,
-        plus token logits [B, L - prefix, V] and halting logits [B], which carry gradient.
+        plus token logits [B, L - prefix, V], halting logits [B] and, with aux_classes, the
+        auxiliary logits [B, L - prefix, aux_classes], which carry gradient.
         """
         with torch.no_grad():
             for _ in range(self.config.n_improve_steps - 1):
                 answer, latent = self.improve(x, answer, latent, layout)
         answer, latent = self.improve(x, answer, latent, layout)
-        logits = self.lm_head(answer[:, self.config.puzzle_prefix_len :])
+        prefix = self.config.puzzle_prefix_len
+        logits = self.lm_head(answer[:, prefix:])
         halt_logit = self.halt_head(answer[:, 0])[..., 0]
-        return answer.detach(), latent.detach(), logits, halt_logit
+        aux_logits = self.aux_head(latent[:, prefix:]) if self.config.aux_classes else None
+        return StepOutput(answer.detach(), latent.detach(), logits, halt_logit, aux_logits)
 
     def should_halt(self, halt_logit: Tensor, steps: Tensor) -> Tensor:
         """ACT: halt when the head says so or the budget is spent. In training, a random
@@ -488,15 +507,20 @@ class TRM(nn.Module):
         labels: Tensor,
         halt_weight: float = 0.5,
         ignore_index: int = -100,
+        aux: tuple[Tensor, Tensor] | None = None,
     ) -> Loss:
         """The training objective of one supervision step: the answer loss (answer_loss) plus
         `halt_weight` x the halting head's binary cross-entropy against whether the answer is
-        exactly right, which teaches the head when to stop. `labels`: [B, L - prefix]."""
+        exactly right, which teaches the head when to stop, plus the auxiliary target's loss
+        where `aux` gives (its logits, its labels [B, L - prefix]). `labels`: [B, L - prefix]."""
         answers = answer_loss(logits, labels, self.config.loss, ignore_index)
         right = (logits.detach().argmax(-1) == labels) | (labels == ignore_index)
         exact = right.all(-1)
         halting = F.binary_cross_entropy_with_logits(halt_logit.float(), exact.float())
-        return Loss(answers + halt_weight * halting, answers, exact)
+        total = answers + halt_weight * halting
+        if aux is not None:
+            total = total + answer_loss(*aux, "softmax", ignore_index)
+        return Loss(total, answers, exact)
 
     @torch.no_grad()
     def steps(self, tokens: Tensor, puzzle_ids: Tensor | None = None) -> Iterator[SupervisionStep]:
@@ -512,7 +536,7 @@ class TRM(nn.Module):
         layout = self.layout(height, width, tokens.device)
         active = torch.arange(len(tokens), device=tokens.device)
         for number in itertools.count(1):
-            answer, latent, logits, halt_logit = self.supervision_step(x, answer, latent, layout)
+            answer, latent, logits, halt_logit, _ = self.supervision_step(x, answer, latent, layout)
             answers = logits.argmax(-1).view(-1, height, width)[:, : shape[1], : shape[2]]
             step = SupervisionStep(number, active, logits, answers, halt_logit)
             yield step

@@ -32,7 +32,15 @@ from pydantic import AliasChoices, BaseModel, Field
 from tqdm import tqdm
 
 from . import checkpoint
-from .data import PuzzleStream, collate, held_out, task_rows, training_task_ids
+from .data import (
+    PuzzleStream,
+    aux_labels,
+    collate,
+    collate_aux,
+    held_out,
+    task_rows,
+    training_task_ids,
+)
 from .model import TRM, TRMConfig
 from .puzzles import PuzzleKind, get_kind
 from .trainer import (
@@ -92,6 +100,9 @@ class Slots:
         self.tokens, self.labels, self.puzzle_ids = (
             t.to(device) for t in collate(examples, self.canvas)
         )
+        aux = collate_aux(examples, self.canvas) if model.config.aux_classes else None
+        self.aux = None if aux is None else aux_labels(aux, model.config.aux_classes).to(device)
+        """[B, H, W] labels of the auxiliary target; None for models or kinds without one."""
         length = model.config.puzzle_prefix_len + self.canvas[0] * self.canvas[1]
         self.answer = model.answer_init.expand(batch, length, -1).clone()
         self.latent = model.latent_init.expand(batch, length, -1).clone()
@@ -107,6 +118,9 @@ class Slots:
         self.tokens[index] = tokens.to(self.device)
         self.labels[index] = labels.to(self.device)
         self.puzzle_ids[index] = ids.to(self.device)
+        if self.aux is not None:
+            aux = aux_labels(collate_aux(examples, self.canvas), self.model.config.aux_classes)
+            self.aux[index] = aux.to(self.device)
         self.answer[index] = self.model.answer_init
         self.latent[index] = self.model.latent_init
         self.steps[index] = 0
@@ -304,7 +318,12 @@ def start(config: TrainConfig, kind: PuzzleKind, process: Process) -> Run:
     model = TRM(model_config).to(process.device)
     if config.init_from:
         start_model, _ = checkpoint.load(config.init_from, process.device)
-        model.load_state_dict(start_model.state_dict())
+        missing, unexpected = model.load_state_dict(start_model.state_dict(), strict=False)
+        if unexpected or any(not name.startswith("aux_head.") for name in missing):
+            raise ValueError(
+                f"{config.init_from} does not fit this model: missing {missing}, "
+                f"unexpected {unexpected} (only a new auxiliary head may start fresh)"
+            )
     torch.manual_seed(config.seed)
     state = TrainState.create(
         model, config.lr, config.embedding_lr, config.weight_decay, config.ema_decay
@@ -389,6 +408,7 @@ def train_one_step(run: Run, batches: dict[str, Slots], window: Window) -> None:
         grad_clip=config.grad_clip,
         mixed_precision=device.type == "cuda",
         distributed=run.process.distributed,
+        aux_labels=None if slots.aux is None else slots.aux.flatten(1),
     )
     state.ema.update(state.model, state.counters.step)
     slots.answer, slots.latent = result.answer.float(), result.latent.float()
@@ -433,6 +453,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     p.add_argument("--weight-decay", type=float, default=0.1, help="AdamW weight decay")
     p.add_argument("--warmup-steps", type=int, default=200, help="linear warmup steps")
+    p.add_argument(
+        "--aux-classes",
+        type=int,
+        default=0,
+        help="outputs of an auxiliary head on the latent (the kind's auxiliary target mod this, "
+        "mazes: steps to the goal); 0: none",
+    )
     p.add_argument("--ema-decay", type=float, default=0.999, help="EMA of the weights")
     p.add_argument("--time-budget", default="10m", help="e.g. 90s, 23m, 2h")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: none)")
@@ -467,6 +494,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         n_puzzles=n_tasks,
         puzzle_prefix_len=args.task_prefix_len if n_tasks else 0,
         loss=args.loss,
+        aux_classes=args.aux_classes,
     )
     return TrainConfig(
         kind=args.kind,

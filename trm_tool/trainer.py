@@ -157,10 +157,12 @@ def train_step(
     grad_clip: float = 1.0,
     mixed_precision: bool = False,
     distributed: bool = False,
+    aux_labels: torch.Tensor | None = None,
 ) -> StepResult:
     """One supervision step on a batch (tokens [B, H, W], labels [B, H*W], task rows `ids`)
-    from the carried (answer, latent) (None: fresh), scored by `TRM.loss`, then one optimizer
-    step with clipped gradients (averaged across processes when `distributed`).
+    from the carried (answer, latent) (None: fresh), scored by `TRM.loss` (with the auxiliary
+    target's `aux_labels` [B, H*W] for models that have one), then one optimizer step with
+    clipped gradients (averaged across processes when `distributed`).
     `mixed_precision`: bf16 autocast on CUDA."""
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if mixed_precision else nullcontext()
     with autocast:
@@ -168,10 +170,10 @@ def train_step(
         layout = model.layout(tokens.shape[1], tokens.shape[2], tokens.device)
         if answer is None:
             answer, latent = model.initial_state(x)
-        answer, latent, logits, halt_logit = model.supervision_step(
-            x, answer.to(x.dtype), latent.to(x.dtype), layout
-        )
-    loss = model.loss(logits, halt_logit, labels, halt_weight)
+        output = model.supervision_step(x, answer.to(x.dtype), latent.to(x.dtype), layout)
+    answer, latent, logits, halt_logit, aux_logits = output
+    aux = None if aux_logits is None or aux_labels is None else (aux_logits, aux_labels)
+    loss = model.loss(logits, halt_logit, labels, halt_weight, aux=aux)
     optimizer.zero_grad(set_to_none=True)
     loss.total.backward()
     if distributed:

@@ -132,6 +132,10 @@ class PuzzleKind:
     """The grid the model learns to write for a puzzle and its solution, where that is not the
     solution itself (mazes: every cell of every shortest route, so tied routes need no
     tie-breaking); None: the solution."""
+    auxiliary_target: Callable[[Puzzle], Grid] | None = None
+    """A per-cell number the latent learns to predict beside the answer, -1 where none (mazes:
+    steps to the goal, which the route follows down), for models with `aux_classes`; None:
+    no such target."""
     commit: Callable[[Puzzle, list[tuple[Grid, float]], float], Puzzle | None] | None = None
     """The puzzle with a share of its blanks filled from answers that failed the check (grid,
     confidence): the cells they agree on most, as givens of the next search round (Sudoku).

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..base import PuzzleKind
 from .augment import Dihedral, canonical_key, random_augmentation
-from .exact import solve_exact, training_target, verify
+from .exact import goal_steps, solve_exact, training_target, verify
 from .files import read_csv
 from .generate import HARD_MIN_PATH, HARD_STYLES, TIERS, canvas_shape, generate, generate_maze
 from .grid import (
@@ -53,6 +53,7 @@ KIND = PuzzleKind(
     solve_exact=solve_exact,
     read_csv=read_csv,
     training_target=training_target,
+    auxiliary_target=goal_steps,
 )
 
 __all__ = [
@@ -86,6 +87,7 @@ __all__ = [
     "generate",
     "generate_maze",
     "generated_style",
+    "goal_steps",
     "parse",
     "path_coordinates",
     "path_moves",

@@ -7,9 +7,11 @@ from typing import Any
 
 from ..base import Grid, Puzzle
 from .grid import (
+    GOAL,
     OPEN,
     PATH,
     all_shortest_routes,
+    cells_with,
     distances,
     endpoints,
     flat_index,
@@ -58,3 +60,14 @@ def training_target(puzzle: Puzzle, solution: Grid) -> Grid:
     """What the model learns to write: every cell of every shortest route, since `verify`
     accepts any of them and labels need no tie-breaking."""
     return all_shortest_routes(puzzle.grid)
+
+
+def goal_steps(puzzle: Puzzle) -> Grid:
+    """Steps from each cell to the goal, -1 for walls and cells that cannot reach it: the
+    auxiliary target. The route is the walk from S down these steps, so a latent that holds
+    them can tell which side of a loop is shorter, where filling dead ends cannot."""
+    grid = puzzle.grid
+    goals = cells_with(grid, GOAL)
+    steps = distances(grid, goals[0]) if len(goals) == 1 else [-1] * (len(grid) * len(grid[0]))
+    width = len(grid[0])
+    return [steps[r * width : (r + 1) * width] for r in range(len(grid))]
