@@ -88,8 +88,8 @@ def generate_maze(
     cell at least `min_path` path cells away; `ties`, whether several shortest routes may stay
     (else rival routes are walled off, which never changes the route's length). Where there are
     several, the solution is the canonical one of `shortest_path` (at every step the first of
-    up, down, left, right that stays on a shortest route), so labels are a function of the maze;
-    `verify` accepts any shortest route. `min_path` is the fewest path cells (excluding S and G)
+    up, down, left, right that stays on a shortest route); `verify` accepts any shortest route
+    and the model learns them all (`training_target`). `min_path` is the fewest path cells (excluding S and G)
     to accept, by default (height + width) // 4; routes too short are lengthened by walling
     route cells one at a time while G stays reachable.
     """

@@ -119,7 +119,7 @@ def _on_shortest_routes(grid: Grid, start: Cell, goal: Cell) -> set[int] | None:
 
 
 def count_shortest_paths(grid: Grid) -> int:
-    """How many distinct shortest routes lead from S to G (0 if none): labels need exactly 1."""
+    """How many distinct shortest routes lead from S to G (0 if none)."""
     ends = endpoints(grid)
     if ends is None:
         return 0
