@@ -538,3 +538,27 @@ def test_vllm_server_forced_routing_and_auto_within_its_limit(vllm_server, pool,
     reply = ask(build_agent(auto, tools=trm_tools(pool)), text)
     assert time.perf_counter() - start < 120
     assert reply.iterations == 1 and 0 < reply.tokens_out <= limit and not reply.tool_calls
+
+
+def test_a_server_that_never_answers_ends_the_call_at_its_timeout():
+    """An OpenAI-compatible server that accepts the connection and never replies: the call
+    fails after the model's timeout instead of the client's default ten minutes (a chat slot
+    waits on it). The default is LLM_CALL_TIMEOUT_S, retried once; here 1 s and no retry."""
+    import socket
+
+    from agents.backends.openai_compat import LLM_CALL_TIMEOUT_S, OpenAICompatibleChat
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        default = make_chat_model("openai", base_url=url, model="m", capabilities=VLLM)
+        assert isinstance(default, OpenAICompatibleChat)
+        assert default.request_timeout == LLM_CALL_TIMEOUT_S and default.max_retries == 1
+        quick = make_chat_model(
+            "openai", base_url=url, model="m", capabilities=VLLM, timeout=1.0, max_retries=0
+        )
+        start = time.monotonic()
+        with pytest.raises(Exception, match="(?i)timed out|timeout"):
+            quick.invoke("hello")
+        assert time.monotonic() - start < 30

@@ -70,6 +70,11 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
+LOCAL_CALL_TIMEOUT_S = 600.0
+"""The limit of one call to our own server: a long prompt to a bigger GGUF on two CPU cores
+takes minutes, and a retry would only repeat the same work, so none is made."""
+
+
 class LocalLLMServer(ChildServer):
     """llama-cpp-python's OpenAI-compatible server for one GGUF file (see ChildServer). One
     server can back many chat models and agents."""
@@ -119,6 +124,8 @@ class LocalLLMServer(ChildServer):
         defaults = {
             "temperature": 0.0,
             "max_tokens": DEFAULT_MAX_TOKENS,
+            "timeout": LOCAL_CALL_TIMEOUT_S,
+            "max_retries": 0,
             "legacy_max_tokens": True,
             "disable_streaming": "tool_calling",
         }

@@ -6,10 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_openai import ChatOpenAI
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from ..capabilities import VLLM, Capabilities
 from .child_server import ChildServer
+
+LLM_CALL_TIMEOUT_S = 120.0
+"""The default limit of one LLM call, retried once: well past a long answer from a slow CPU
+server, well within a chat turn's limit (`ChatService.timeout_s`, 300 s)."""
 
 
 class OpenAICompatibleChat(ChatOpenAI):
@@ -17,6 +21,10 @@ class OpenAICompatibleChat(ChatOpenAI):
     owns: `close()` or leaving a `with` block stops that server."""
 
     capabilities: Capabilities = VLLM
+    request_timeout: float | None = Field(default=LLM_CALL_TIMEOUT_S, alias="timeout")
+    """Seconds one call may take: a server that never answers ends the call (and frees the
+    chat slot that waits on it) instead of holding it for the client's default 10 minutes."""
+    max_retries: int | None = 1
     legacy_max_tokens: bool = False
     """Send the token limit as `max_tokens`: llama-cpp-python's server ignores the newer
     `max_completion_tokens` and would generate until the context is full."""
