@@ -89,9 +89,9 @@ def generate_maze(
     (else rival routes are walled off, which never changes the route's length). Where there are
     several, the solution is the canonical one of `shortest_path` (at every step the first of
     up, down, left, right that stays on a shortest route); `verify` accepts any shortest route
-    and the model learns them all (`training_target`). `min_path` is the fewest path cells (excluding S and G)
-    to accept, by default (height + width) // 4; routes too short are lengthened by walling
-    route cells one at a time while G stays reachable.
+    and the model learns them all (`training_target`). `min_path` is the fewest path cells
+    (excluding S and G) to accept, by default (height + width) // 4; routes too short are
+    lengthened by walling route cells one at a time while G stays reachable.
     """
     if not (2 <= height <= MAX_SIDE and 2 <= width <= MAX_SIDE):
         raise ValueError(f"Maze sides must be 2..{MAX_SIDE}; got {height}x{width}.")
