@@ -334,7 +334,7 @@ class StepOutput(NamedTuple):
     latent: Tensor  # [B, L, D] detached, carried to the next step
     logits: Tensor  # [B, L - prefix, V]
     halt_logit: Tensor  # [B]
-    aux_logits: Tensor | None  # [B, L - prefix, aux_classes], None without aux_classes
+    aux_logits: Tensor | None  # [B, L - prefix, aux_classes]; None without aux_classes or grad
 
 
 @dataclass
@@ -476,8 +476,9 @@ class TRM(nn.Module):
         """T improvement steps (gradient through the last only), then the answer is read.
 
         Returns the new (answer, latent) detached, ready to carry to the next supervision step,
-        plus token logits [B, L - prefix, V], halting logits [B] and, with aux_classes, the
-        auxiliary logits [B, L - prefix, aux_classes], which carry gradient.
+        plus token logits [B, L - prefix, V], halting logits [B] and, with aux_classes while
+        training (gradient enabled), the auxiliary logits [B, L - prefix, aux_classes], which
+        carry gradient. Inference never reads the auxiliary head, so it skips it.
         """
         with torch.no_grad():
             for _ in range(self.config.n_improve_steps - 1):
@@ -486,7 +487,8 @@ class TRM(nn.Module):
         prefix = self.config.puzzle_prefix_len
         logits = self.lm_head(answer[:, prefix:])
         halt_logit = self.halt_head(answer[:, 0])[..., 0]
-        aux_logits = self.aux_head(latent[:, prefix:]) if self.config.aux_classes else None
+        training_aux = self.config.aux_classes and torch.is_grad_enabled()
+        aux_logits = self.aux_head(latent[:, prefix:]) if training_aux else None
         return StepOutput(answer.detach(), latent.detach(), logits, halt_logit, aux_logits)
 
     def should_halt(self, halt_logit: Tensor, steps: Tensor) -> Tensor:
