@@ -139,3 +139,25 @@ def test_row_labels_are_read_and_kept_in_the_answer():
     answer = run.stdout.split("\n\n[")[0].splitlines()
     assert [line.split(":")[0] for line in answer] == [f"row {n}" for n in range(1, 10)]
     assert "[verified;" in run.stdout
+
+
+def test_an_arc_bench_with_a_journal_resumes_and_refuses_another_runs_journal(tmp_path):
+    journal = tmp_path / "arc.jsonl"
+    args = ["bench", "--kind", "arc", "--tier", "arc1", "--seed", "0", "--jobs", "1"]
+    args += ["--journal", str(journal)]
+    first = trm_tool(*args, "--n", "1", "--max-seconds", "1")
+    assert first.returncode == 0, first.stderr
+    header, outcome = (json.loads(line) for line in journal.read_text().splitlines())
+    assert header["tier"] == "arc1" and header["max_seconds"] == 1.0
+    assert "[1/1]" in first.stdout and outcome["seconds"] > 0
+
+    # the seeded sample of 2 tasks holds the sample of 1: one task is read, one fitted
+    resumed = trm_tool(*args, "--n", "2", "--max-seconds", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"1 of 2 tasks read from {journal}" in resumed.stdout
+    assert "[2/2]" in resumed.stdout and "[1/2]" not in resumed.stdout
+    assert len(journal.read_text().splitlines()) == 3
+
+    other = trm_tool(*args, "--n", "1", "--max-seconds", "2")
+    assert other.returncode == 2 and "written for another run" in other.stderr
+    assert len(journal.read_text().splitlines()) == 3

@@ -15,13 +15,15 @@ import resource
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import torch
 from pydantic import BaseModel
 
-from .checkpoint import HeldOutResult, ModelCard
+from .checkpoint import HeldOutResult, ModelCard, sha256_of, shipped
 from .data import held_out, wilson_interval
 from .external import PuzzleSet
+from .journal import append_outcome, read_journal
 from .solver import Solver
 
 
@@ -449,18 +451,29 @@ def task_accuracy(
     max_seconds: float,
     processes: int = 2,
     log=print,
+    journal: Path | None = None,
 ) -> TaskRow:
-    """pass@2 over a seeded task sample, `processes` tasks at a time (one CPU thread each)."""
+    """pass@2 over a seeded task sample, `processes` tasks at a time (one CPU thread each).
+    With a `journal`, tasks it already holds for this model, tier and budget are not fitted
+    again, and every finished task is added to it."""
     from .puzzles import get_kind
 
     tasks = task_sample(get_kind(kind_name), tier, n, seed)
+    weights = sha256_of(Path(checkpoint) if checkpoint else shipped(kind_name))
+    run = {"kind": kind_name, "sha256": weights, "tier": tier, "max_seconds": max_seconds}
+    journaled = read_journal(journal, run) if journal else {}
+    done = [journaled[t[0][0].task_id] for t in tasks if t[0][0].task_id in journaled]
+    todo = [t for t in tasks if t[0][0].task_id not in journaled]
+    if done:
+        log(f"{len(done)} of {len(tasks)} tasks read from {journal}")
     context = multiprocessing.get_context("spawn")
-    done = []
     with context.Pool(
         processes, _start_worker, (kind_name, checkpoint, max_seconds), maxtasksperchild=None
     ) as pool:
-        for outcome in pool.imap_unordered(_solve_task, tasks):
+        for outcome in pool.imap_unordered(_solve_task, todo):
             done.append(outcome)
+            if journal:
+                append_outcome(journal, outcome)
             log(
                 f"[{len(done)}/{len(tasks)}] {outcome['task_id']}: pass@2 {outcome['score']:.2f}, "
                 f"consistent {outcome['consistent']}, {outcome['seconds']:.0f} s"

@@ -158,6 +158,7 @@ def bench_tasks(args: argparse.Namespace, solver) -> int:
             args.seed,
             solver.policy.max_seconds,
             args.jobs,
+            journal=Path(args.journal) if args.journal else None,
         )
         print(bench.format_tasks(row))
         if args.json:
@@ -178,10 +179,13 @@ def reproducing_args(argv: list[str]) -> list[str]:
     """A bench command line without the flags that only say where results go."""
     kept, skip = [], False
     for arg in argv:
-        if not skip and arg != "--record" and not arg.startswith("--json"):
+        if not skip and arg != "--record" and not arg.startswith(_WHERE_FLAGS):
             kept.append(arg)
-        skip = arg == "--json"
+        skip = arg in _WHERE_FLAGS
     return kept
+
+
+_WHERE_FLAGS = ("--json", "--journal")
 
 
 def cmd_import_official(args: argparse.Namespace) -> int:
@@ -357,6 +361,11 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
     )
     bench.add_argument("--max-seconds", type=float, help=budget_help())
     bench.add_argument("--json", help="also write the report to this file")
+    bench.add_argument(
+        "--journal",
+        help="ARC: a JSON-lines file of finished tasks; a stopped run given the same file "
+        "resumes where it stopped",
+    )
     bench.add_argument(
         "--record", action="store_true", help="write the results into the model card"
     )
