@@ -15,6 +15,7 @@ from trm_tool.data import to_example
 from trm_tool.puzzles import get_kind
 from trm_tool.puzzles import maze as M
 from trm_tool.puzzles.base import Grid, Puzzle, PuzzleError
+from trm_tool.puzzles.maze.grid import neighbours
 
 OPEN, WALL, START, GOAL, PATH = M.OPEN, M.WALL, M.START, M.GOAL, M.PATH
 
@@ -661,3 +662,61 @@ def test_random_walls_reach_dense_and_sparse_wall_shares():
         puzzle, solution = M.generate_maze(rng, 24, 24, "random_walls", wall_fraction=fraction)
         walls = sum(row.count(WALL) for row in puzzle.grid) / (24 * 24)
         assert M.verify(puzzle, solution) and abs(walls - fraction) < 0.25
+
+
+def _all_shortest_routes(grid: Grid) -> list[list[tuple[int, int]]]:
+    """Every shortest S-G route as its inner cells, by brute force (small mazes only)."""
+    start = next((r, c) for r, row in enumerate(grid) for c, v in enumerate(row) if v == START)
+    goal = next((r, c) for r, row in enumerate(grid) for c, v in enumerate(row) if v == GOAL)
+    width = len(grid[0])
+    to_goal = M.distances(grid, goal)
+
+    def onward(cell):
+        left = to_goal[cell[0] * width + cell[1]]
+        if left == 0:
+            return [[]]
+        nexts = [n for n in neighbours(grid, cell) if to_goal[n[0] * width + n[1]] == left - 1]
+        return [[n, *rest] for n in nexts for rest in onward(n)]
+
+    return [route[:-1] for route in onward(start)]
+
+
+def test_the_nearest_route_is_the_shortest_route_the_logits_favour_most():
+    field = [[OPEN] * 5 for _ in range(4)]
+    field[0][0], field[3][4], field[1][2] = START, GOAL, WALL
+    puzzle = Puzzle(kind="maze", grid=field)
+    routes = _all_shortest_routes(field)
+    assert len(routes) > 5
+    union = M.encode(M.KIND.training_target(puzzle, M.shortest_path(field)))
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        logits = torch.randn(4, 5, M.VOCAB_SIZE, generator=generator)
+        gain = logits.log_softmax(-1)[..., 5] - logits.log_softmax(-1)[..., 2]
+        best = max(routes, key=lambda route: sum(gain[r, c].item() for r, c in route))
+        labels = M.nearest_route(union[None], logits[None])[0]
+        marked = {(r, c) for r in range(4) for c in range(5) if labels[r, c] == 5}
+        assert marked == set(best)
+        assert ((labels == union) | (labels == 2)).all()  # only other routes' marks are cleared
+        assert M.verify(puzzle, M.decode(labels))
+
+
+def test_nearest_routes_of_a_padded_batch_of_many_mazes_each_verify():
+    from trm_tool.data import collate
+
+    rng = random.Random(3)
+    pairs = [
+        M.generate_maze(rng, 9 + i, 12 - i, style, ties=True) for i, style in enumerate(M.STYLES)
+    ]
+    pairs.append((Puzzle(kind="maze", grid=[[START, WALL, GOAL]]), [[START, WALL, GOAL]]))
+    examples = [to_example(M.KIND, puzzle, solution) for puzzle, solution in pairs]
+    _, labels, _ = collate(examples, (15, 15))
+    logits = torch.randn(*labels.shape, M.VOCAB_SIZE, generator=torch.Generator().manual_seed(1))
+    nearest = M.nearest_route(labels, logits)
+    assert (nearest[labels == -100] == -100).all()
+    for (puzzle, _), example, chosen in zip(pairs, examples, nearest):
+        height, width = example.labels.shape
+        answer = M.decode(chosen[:height, :width])
+        if M.solve_exact(puzzle) is None:  # no route: the labels stay as they were
+            assert chosen[:height, :width].tolist() == example.labels.tolist()
+        else:
+            assert M.verify(puzzle, answer)

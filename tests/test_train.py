@@ -115,3 +115,29 @@ def test_init_from_a_checkpoint_gives_only_a_new_auxiliary_head_fresh_weights(tm
     assert model.aux_head.weight.shape == (8, old.config.hidden)
     with pytest.raises(ValueError, match="does not fit this model"):
         run(edge_positions=True)
+
+
+def test_a_step_on_mazes_with_tied_routes_is_scored_against_the_route_the_model_leans_to():
+    """Labels that mark every tied shortest route are narrowed, at each step, to the one route
+    the step's logits favour (`PuzzleKind.nearest_target`), and the loss is taken against it."""
+    from trm_tool.model import answer_loss
+
+    torch.manual_seed(0)
+    kind = get_kind("maze")
+    model = TRM(TRMConfig(vocab_size=kind.vocab_size, hidden=16, n_heads=2, mixer="conv"))
+    stream = PuzzleStream(kind, ["medium"], seed=1, curriculum=False)
+    slots = Slots(model, stream, "medium", 8, torch.device("cpu"))
+    seen = []
+
+    def nearest(labels, logits):
+        seen.append((logits.detach().clone(), kind.nearest_target(labels, logits)))
+        return seen[-1][1]
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    union = slots.labels.flatten(1)
+    result = train_step(model, optimizer, slots.tokens, union, slots.puzzle_ids, nearest=nearest)
+    logits, chosen = seen[0]
+    assert chosen.shape == slots.labels.shape and (chosen != slots.labels).any()  # ties narrowed
+    flat = logits.flatten(1, 2)
+    assert torch.isclose(result.loss.answers, answer_loss(flat, chosen.flatten(1), "softmax"))
+    assert not torch.isclose(result.loss.answers, answer_loss(flat, union, "softmax"))

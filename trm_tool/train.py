@@ -409,6 +409,7 @@ def train_one_step(run: Run, batches: dict[str, Slots], window: Window) -> None:
         mixed_precision=device.type == "cuda",
         distributed=run.process.distributed,
         aux_labels=None if slots.aux is None else slots.aux.flatten(1),
+        nearest=run.kind.nearest_target,
     )
     state.ema.update(state.model, state.counters.step)
     slots.answer, slots.latent = result.answer.float(), result.latent.float()

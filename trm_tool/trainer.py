@@ -15,7 +15,7 @@ import math
 import os
 import platform
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,12 +158,14 @@ def train_step(
     mixed_precision: bool = False,
     distributed: bool = False,
     aux_labels: torch.Tensor | None = None,
+    nearest: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> StepResult:
     """One supervision step on a batch (tokens [B, H, W], labels [B, H*W], task rows `ids`)
     from the carried (answer, latent) (None: fresh), scored by `TRM.loss` (with the auxiliary
-    target's `aux_labels` [B, H*W] for models that have one), then one optimizer step with
-    clipped gradients (averaged across processes when `distributed`).
-    `mixed_precision`: bf16 autocast on CUDA."""
+    target's `aux_labels` [B, H*W] for models that have one) against the labels, or where they
+    hold several accepted answers, against the one `nearest` picks (`PuzzleKind.nearest_target`),
+    then one optimizer step with clipped gradients (averaged across processes when
+    `distributed`). `mixed_precision`: bf16 autocast on CUDA."""
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if mixed_precision else nullcontext()
     with autocast:
         x = model.embed_question(tokens, ids)
@@ -172,6 +174,9 @@ def train_step(
             answer, latent = model.initial_state(x)
         output = model.supervision_step(x, answer.to(x.dtype), latent.to(x.dtype), layout)
     answer, latent, logits, halt_logit, aux_logits = output
+    if nearest is not None:
+        grid = tokens.shape
+        labels = nearest(labels.view(grid), logits.view(*grid, -1)).flatten(1)
     aux = None if aux_logits is None or aux_labels is None else (aux_logits, aux_labels)
     loss = model.loss(logits, halt_logit, labels, halt_weight, aux=aux)
     optimizer.zero_grad(set_to_none=True)

@@ -132,6 +132,10 @@ class PuzzleKind:
     """The grid the model learns to write for a puzzle and its solution, where that is not the
     solution itself (mazes: every cell of every shortest route, so tied routes need no
     tie-breaking); None: the solution."""
+    nearest_target: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    """Where `training_target` marks several accepted answers: labels [B, H, W] and the model's
+    logits [B, H, W, V] -> the labels of the one accepted answer the logits favour, which the
+    step is scored against (mazes: the nearest shortest route); None: the labels as they are."""
     auxiliary_target: Callable[[Puzzle], Grid] | None = None
     """A per-cell number the latent learns to predict beside the answer, -1 where none (mazes:
     steps to the goal, which the route follows down), for models with `aux_classes`; None:

@@ -30,6 +30,7 @@ from .grid import (
     shortest_path,
 )
 from .layouts import STYLES
+from .nearest import nearest_route
 from .parse import FORMAT_HELP, GOAL_GLYPHS, OPEN_GLYPHS, START_GLYPHS, WALL_GLYPHS, parse
 from .render import DEFAULT_PATH_MARK, generated_style, question_text, read_solution, render
 from .tokens import VOCAB_SIZE, decode, encode
@@ -53,6 +54,7 @@ KIND = PuzzleKind(
     solve_exact=solve_exact,
     read_csv=read_csv,
     training_target=training_target,
+    nearest_target=nearest_route,
     auxiliary_target=goal_steps,
 )
 
@@ -78,6 +80,7 @@ __all__ = [
     "Cell",
     "Dihedral",
     "all_shortest_routes",
+    "nearest_route",
     "canonical_key",
     "canvas_shape",
     "count_shortest_paths",

@@ -8,7 +8,8 @@ from ..base import Grid
 from .grid import OPEN, PATH, one_route
 
 VOCAB_SIZE = 6
-_CODE_TO_TOKEN = (2, 1, 3, 4, 5)
+WALL_TOKEN, OPEN_TOKEN, START_TOKEN, GOAL_TOKEN, PATH_TOKEN = 1, 2, 3, 4, 5
+_CODE_TO_TOKEN = (OPEN_TOKEN, WALL_TOKEN, START_TOKEN, GOAL_TOKEN, PATH_TOKEN)
 """Token id of each code (indexed by code): PAD=0, wall=1, open=2, start=3, goal=4, path=5."""
 _TOKEN_TO_CODE = {token: code for code, token in enumerate(_CODE_TO_TOKEN)}
 
