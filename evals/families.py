@@ -8,7 +8,7 @@ above all the ones no training run saw (magictour, maze-dataset), and at the wor
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from trm_tool.external import load_set, maze_dataset_set
@@ -26,9 +26,14 @@ class Family:
     draw: Callable[[int, int], Pairs]  # (n, seed) -> pairs
     trained_by: tuple[str, ...] = ()
     """Training tiers that put this family (or puzzles drawn the same way) in a run's mix."""
+    generator_family: str | None = None
+    """The `Puzzle.family` of its puzzles, which a run may leave out of those tiers."""
 
-    def in_mix(self, training_tiers: list[str]) -> bool:
-        return bool(set(self.trained_by) & set(training_tiers))
+    def in_mix(self, training_tiers: Collection[str], left_out: Collection[str] = ()) -> bool:
+        return (
+            bool(set(self.trained_by) & set(training_tiers))
+            and self.generator_family not in left_out
+        )
 
 
 def tier_family(kind_name: str, tier: str, trained_by: tuple[str, ...] | None = None) -> Family:
@@ -69,7 +74,7 @@ def maze_style_family(
         return pairs
 
     tiers = ("small", "medium") if size == "small" else ("large", "hard")
-    return Family(f"{style}/{size}", draw, tiers)
+    return Family(f"{style}/{size}", draw, tiers, generator_family=style)
 
 
 def sudoku_families() -> list[Family]:

@@ -7,8 +7,9 @@
 For every family (see evals/families.py: our generator's tiers and styles, the held-out part of
 training material, sets made by others) and checkpoint: the share of answers that pass the
 kind's exact check (or equal the label where there is none), with a 95% interval. A `*` marks a
-family that was NOT in the checkpoint's training mix (its last run's tiers; lineage in its
-card): those cells say whether the recipe learned the task or the families. Generated families
+family that was NOT in the checkpoint's training mix (its last run's tiers, less the generator
+families that run left out with `--leave-out`; lineage in its card): those cells say whether
+the recipe learned the task or the families. Generated families
 use the validation seed, apart from the training stream and the held-out test seed.
 
 Promotion rule: a new checkpoint replaces the shipped one only when its worst family improves.
@@ -44,10 +45,11 @@ def score(solver, pairs: Pairs, one_call_each: bool) -> int:
     )
 
 
-def training_tiers(kind: str, checkpoint: str | None) -> list[str]:
-    """The tiers of the last training run behind a checkpoint, from its card."""
-    card = load_card(resolve(kind, checkpoint))
-    return list(card.training.get("config", {}).get("tiers") or [])
+def training_mix(kind: str, checkpoint: str | None) -> tuple[list[str], list[str]]:
+    """The tiers of the last training run behind a checkpoint and the generator families it
+    left out, from its card."""
+    config = load_card(resolve(kind, checkpoint)).training.get("config", {})
+    return list(config.get("tiers") or []), list(config.get("leave_out") or [])
 
 
 def cell(right: int, n: int, left_out: bool) -> str:
@@ -83,7 +85,7 @@ def validate(
     rows = {family.name: f"{family.name:<{width}}" for family in families}
     for checkpoint in checkpoints:
         path = None if checkpoint == "shipped" else checkpoint
-        tiers = training_tiers(kind, path)
+        tiers, left_out_families = training_mix(kind, path)
         solver = load_solver(kind, path, **solver_options)
         solver.policy = dataclasses.replace(solver.policy, commit_share=commit_share)
         start = time.perf_counter()
@@ -91,7 +93,7 @@ def validate(
         for family in families:
             pairs = sets[family.name]
             right = score(solver, pairs, one_call_each)
-            left_out = not family.in_mix(tiers)
+            left_out = not family.in_mix(tiers, left_out_families)
             rows[family.name] += "  " + cell(right, len(pairs), left_out)
             extra = {
                 "in_training_mix": not left_out,
@@ -104,7 +106,10 @@ def validate(
                 split=family.name, n=len(pairs), exact=right / len(pairs), command=command
             )
             results[checkpoint].append(result.model_copy(update={"extra": extra}))
-        print(f"# {checkpoint}: {time.perf_counter() - start:.0f} s, training tiers {tiers}")
+        print(
+            f"# {checkpoint}: {time.perf_counter() - start:.0f} s, training tiers {tiers}"
+            + (f", families left out {left_out_families}" if left_out_families else "")
+        )
     print("\n".join(rows.values()))
     for checkpoint, found in results.items():
         worst = min(found, key=lambda r: r.exact)

@@ -1,5 +1,6 @@
 """The training loop learns: a tiny TRM masters a toy grid task within a minute on CPU."""
 
+import dataclasses
 import json
 
 import pytest
@@ -141,3 +142,27 @@ def test_a_step_on_mazes_with_tied_routes_is_scored_against_the_route_the_model_
     flat = logits.flatten(1, 2)
     assert torch.isclose(result.loss.answers, answer_loss(flat, chosen.flatten(1), "softmax"))
     assert not torch.isclose(result.loss.answers, answer_loss(flat, union, "softmax"))
+
+
+def test_a_stream_never_draws_a_left_out_family_and_refuses_unknown_or_all_families():
+    kind = get_kind("maze")
+    drawn: list[str | None] = []
+
+    def recording(rng, tier):
+        puzzle, solution = kind.generate(rng, tier)
+        drawn.append(puzzle.family)
+        return puzzle, solution
+
+    recording_kind = dataclasses.replace(kind, generate=recording)
+    stream = PuzzleStream(
+        recording_kind, ["small"], seed=0, curriculum=False, leave_out=frozenset({"braided"})
+    )
+    examples = [stream.next("small") for _ in range(40)]
+    assert set(drawn) == set(kind.families)  # braided mazes were generated ...
+    assert len(examples) == len(drawn) - drawn.count("braided")  # ... and none was kept
+    with pytest.raises(ValueError, match="families are .*perfect"):
+        PuzzleStream(kind, ["small"], seed=0, leave_out=frozenset({"spiral"}))
+    with pytest.raises(ValueError, match="at least one must stay"):
+        PuzzleStream(kind, ["small"], seed=0, leave_out=frozenset(kind.families))
+    with pytest.raises(ValueError, match="sudoku families are its tiers"):
+        PuzzleStream(get_kind("sudoku"), ["easy"], seed=0, leave_out=frozenset({"easy"}))

@@ -1,11 +1,13 @@
 """evals/validate.py: per-family validation sets apart from the held-out tiers, a real run with
-the left-out families marked, and the table recorded in a card."""
+the left-out families marked (tiers not trained on, styles a run left out), and the table
+recorded in a card."""
 
 import re
 import shutil
 
 from evals import validate
 from evals.families import FAMILIES, tier_family
+from trm_tool import train
 from trm_tool.checkpoint import load_card, shipped
 from trm_tool.data import held_out
 from trm_tool.puzzles import get_kind
@@ -42,3 +44,23 @@ def test_the_shipped_sudoku_model_marks_left_out_families_and_records_them(capsy
     rows = {row.split: row for row in load_card(weights).families}
     assert set(rows) == {"singles", "hard"} and rows["hard"].extra["in_training_mix"]
     assert not rows["singles"].extra["in_training_mix"] and "--record" not in rows["hard"].command
+
+
+def test_a_run_that_leaves_a_maze_style_out_gets_that_family_marked(capsys, tmp_path):
+    """`train --leave-out braided` writes the family into the card; validation then marks
+    braided mazes as never trained on, and the other styles of the same tiers as trained on."""
+    train.main(
+        ["--kind", "maze", "--tiers", "small", "--mixer", "conv", "--hidden", "16",
+         "--heads", "2", "--batch-size", "4", "--max-steps", "2", "--eval-size", "2",
+         "--leave-out", "braided", "--out", str(tmp_path)]
+    )  # fmt: skip
+    assert load_card(tmp_path / "maze.safetensors").training["config"]["leave_out"] == ["braided"]
+    capsys.readouterr()
+    validate.main(
+        ["--kind", "maze", "--families", "braided/small,perfect/small", "--n", "2",
+         "--checkpoints", str(tmp_path / "maze.safetensors")]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert re.search(r"^braided/small\s+\d+%\*", out, re.M), out
+    assert re.search(r"^perfect/small\s+\d+% ", out, re.M), out
+    assert "families left out ['braided']" in out

@@ -119,7 +119,8 @@ def tier_weights(n_tiers: int, progress: float) -> list[float]:
 class PuzzleStream:
     """Endless training examples: fresh puzzles (with a curriculum) or a fixed augmented pool.
     The trainer asks for a tier first (`choose_tier`) and then for examples of it, so every
-    batch holds one tier and runs on that tier's canvas."""
+    batch holds one tier and runs on that tier's canvas. Puzzles of a `leave_out` family
+    (`Puzzle.family`) are never drawn."""
 
     def __init__(
         self,
@@ -130,8 +131,17 @@ class PuzzleStream:
         pool_size: int = 0,
         held_out_size: int = 0,
         puzzle_ids: dict[str, int] | None = None,
+        leave_out: frozenset[str] = frozenset(),
     ):
+        unknown = leave_out - set(kind.families)
+        if unknown or (leave_out and leave_out >= set(kind.families)):
+            raise ValueError(
+                f"cannot leave out {sorted(leave_out)}: {kind.name} families are "
+                f"{list(kind.families) or 'its tiers (choose them with tiers)'}, "
+                "and at least one must stay"
+            )
         self.kind, self.tiers, self.curriculum = kind, tiers, curriculum
+        self.leave_out = leave_out
         self.rng = random.Random(seed)
         self.progress = 0.0
         self.puzzle_ids = puzzle_ids or {}
@@ -146,6 +156,8 @@ class PuzzleStream:
     def _fresh(self, tier: str) -> tuple[Puzzle, Grid]:
         while True:
             puzzle, solution = self.kind.generate(self.rng, tier)
+            if puzzle.family in self.leave_out:
+                continue
             if self.kind.canonical_key(puzzle.grid) not in self.excluded:
                 return puzzle, solution
 

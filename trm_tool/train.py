@@ -85,6 +85,9 @@ class TrainConfig(BaseModel):
     resume: str | None = None
     init_from: str | None = None
     """Start from the weights of an existing checkpoint (e.g. a shipped one), fresh optimizer."""
+    leave_out: list[str] = []
+    """Generator families (maze styles) this run never draws, so validation on them tells
+    whether the recipe learned the task or the families it was shown."""
 
 
 class Slots:
@@ -340,6 +343,7 @@ def start(config: TrainConfig, kind: PuzzleKind, process: Process) -> Run:
         pool_size=config.pool_size,
         held_out_size=config.eval_size,
         puzzle_ids=task_rows(task_ids),
+        leave_out=frozenset(config.leave_out),
     )
     log = MetricsLog(out / "metrics.jsonl" if process.rank == 0 else None)
     start_time = time.time() - state.counters.elapsed_s
@@ -474,6 +478,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/latest", help="folder for checkpoint, card, resume state")
     p.add_argument("--resume", help="path to a resume.safetensors from an earlier run")
     p.add_argument("--init-from", help="start from a checkpoint's weights")
+    p.add_argument(
+        "--leave-out", help="comma-separated generator families never drawn (maze styles)"
+    )
     return p
 
 
@@ -518,6 +525,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         out=args.out,
         resume=args.resume,
         init_from=args.init_from,
+        leave_out=args.leave_out.split(",") if args.leave_out else [],
     )
 
 

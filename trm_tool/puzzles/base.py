@@ -51,6 +51,8 @@ class Puzzle:
     examples: ARC demonstration pairs (input, output); empty for other kinds.
     style: how the input was written, so `render` can answer in the same format.
     task_id: which training task an ARC puzzle comes from (selects its learned embedding).
+    family: which of the generator's families drew it (a maze style), so a training run can
+      leave one out; None for puzzles we did not generate.
     """
 
     kind: str
@@ -58,6 +60,7 @@ class Puzzle:
     examples: list[tuple[Grid, Grid]] = field(default_factory=list)
     style: dict[str, Any] = field(default_factory=dict)
     task_id: str | None = None
+    family: str | None = None
 
     def map_grids(self, fn: Callable[[Grid], Grid]) -> Puzzle:
         """The same puzzle with `fn` applied to the question and every example grid."""
@@ -140,6 +143,10 @@ class PuzzleKind:
     """A per-cell number the latent learns to predict beside the answer, -1 where none (mazes:
     steps to the goal, which the route follows down), for models with `aux_classes`; None:
     no such target."""
+    families: tuple[str, ...] = ()
+    """The generator's families within a tier (`Puzzle.family`: maze styles), which a training
+    run may leave out to measure whether its recipe learns the task or the families; () for
+    kinds whose families are their tiers."""
     commit: Callable[[Puzzle, list[tuple[Grid, float]], float], Puzzle | None] | None = None
     """The puzzle with a share of its blanks filled from answers that failed the check (grid,
     confidence): the cells they agree on most, as givens of the next search round (Sudoku).

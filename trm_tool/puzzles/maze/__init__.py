@@ -56,6 +56,7 @@ KIND = PuzzleKind(
     training_target=training_target,
     nearest_target=nearest_route,
     auxiliary_target=goal_steps,
+    families=STYLES,
 )
 
 __all__ = [

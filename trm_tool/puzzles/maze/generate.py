@@ -113,7 +113,7 @@ def generate_maze(
         if not _draw(rng, ties):
             _untie(rng, grid, route)
         grid[ends[0][0]][ends[0][1]], grid[ends[1][0]][ends[1][1]] = START, GOAL
-        return Puzzle(kind="maze", grid=grid, style=generated_style()), mark(
+        return Puzzle(kind="maze", grid=grid, style=generated_style(), family=style), mark(
             grid, shortest_route(grid, *ends)
         )
     raise RuntimeError(
