@@ -9,8 +9,8 @@ training material, sets made by others) and checkpoint: the share of answers tha
 kind's exact check (or equal the label where there is none), with a 95% interval. A `*` marks a
 family that was NOT in the checkpoint's training mix (its last run's tiers, less the generator
 families that run left out with `--leave-out`; lineage in its card): those cells say whether
-the recipe learned the task or the families. Generated families
-use the validation seed, apart from the training stream and the held-out test seed.
+the recipe learned the task or the families. Generated families use the validation seed,
+apart from the training stream and the held-out test seed.
 
 Promotion rule: a new checkpoint replaces the shipped one only when its worst family improves.
 """
