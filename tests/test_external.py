@@ -107,3 +107,14 @@ def test_bench_on_a_file_reports_the_solved_share_and_records_it(tmp_path, capsy
     assert "easy.txt" in out and "views + 8 retry views" in out
     (row,) = json.loads(report.read_text())
     assert row["n"] == 2 and row["solved"] == 1.0 and row["p50_ms"] > 0
+
+
+def test_bench_on_a_set_runs_the_supervision_steps_asked(tmp_path, capsys):
+    path = tmp_path / "easy.txt"
+    path.write_text("\n".join(sudoku_lines(2, seed=5)) + "\n")
+    report = tmp_path / "report.json"
+    args = ["bench", "--kind", "sudoku", "--file", str(path), "--max-steps", "1"]
+    assert cli.main([*args, "--views-external", "1", "--json", str(report)]) == 0
+    assert "supervision steps per view: 1)" in capsys.readouterr().out
+    (row,) = json.loads(report.read_text())
+    assert row["max_steps"] == 1

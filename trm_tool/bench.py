@@ -102,6 +102,8 @@ class ExternalRow(BaseModel):
     views: int
     retry_views: int
     max_seconds: float
+    max_steps: int | None = None
+    """Supervision steps per view, where a call asked for other than the model's own."""
     cut_short: int
     """Calls the time budget cut short."""
     p50_ms: float
@@ -134,6 +136,7 @@ def external_accuracy(
         views=policy.views,
         retry_views=policy.retry_views,
         max_seconds=policy.max_seconds,
+        max_steps=policy.max_steps,
         cut_short=cut,
         p50_ms=round(statistics.median(latencies), 1),
         p95_ms=round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 1),
@@ -152,7 +155,8 @@ def format_external(rows: list[ExternalRow]) -> str:
     first = rows[0]
     lines.append(
         f"(one call per puzzle: {first.views} views + {first.retry_views} retry views, time "
-        f"budget {first.max_seconds:g} s per call)"
+        f"budget {first.max_seconds:g} s per call"
+        + (f", supervision steps per view: {first.max_steps})" if first.max_steps else ")")
     )
     return "\n".join(lines)
 

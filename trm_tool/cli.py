@@ -96,7 +96,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
     from .solver import load_solver
 
-    solver = load_solver(args.kind, args.checkpoint, args.device, max_seconds=args.max_seconds)
+    solver = load_solver(
+        args.kind,
+        args.checkpoint,
+        args.device,
+        max_steps=args.max_steps,
+        max_seconds=args.max_seconds,
+    )
     if args.set or args.file:
         return bench_external(args, solver)
     if solver.fits_tasks:
