@@ -127,6 +127,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--retry-views", type=int, default=0, help="views per retry round for misses")
     p.add_argument("--max-seconds", type=float, default=0, help="budget per puzzle (0: none)")
     p.add_argument(
+        "--max-steps", type=int, default=None, help="supervision steps per view (default: trained)"
+    )
+    p.add_argument(
         "--commit-share",
         type=float,
         default=COMMIT_SHARE,
@@ -153,6 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         "views": args.views,
         "retry_views": args.retry_views,
         "max_seconds": args.max_seconds,
+        "max_steps": args.max_steps,
     }
     checkpoints = args.checkpoints.split(",")
     given = argv if argv is not None else sys.argv[1:]

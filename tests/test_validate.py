@@ -34,6 +34,7 @@ def test_the_shipped_sudoku_model_marks_left_out_families_and_records_them(capsy
     shutil.copy(shipped("sudoku"), weights)
     shutil.copy(shipped("sudoku").with_suffix(".json"), tmp_path / "sudoku.json")
     argv = ["--kind", "sudoku", "--families", "singles,hard", "--n", "4", "--views", "8"]
+    argv += ["--max-steps", "8"]
     validate.main([*argv, "--checkpoints", str(weights), "--record"])
     out = capsys.readouterr().out
     singles = re.search(r"^singles\s+(\d+)%(\*?)", out, re.M)
@@ -44,6 +45,7 @@ def test_the_shipped_sudoku_model_marks_left_out_families_and_records_them(capsy
     rows = {row.split: row for row in load_card(weights).families}
     assert set(rows) == {"singles", "hard"} and rows["hard"].extra["in_training_mix"]
     assert not rows["singles"].extra["in_training_mix"] and "--record" not in rows["hard"].command
+    assert rows["hard"].extra["max_steps"] == 8
 
 
 def test_a_run_that_leaves_a_maze_style_out_gets_that_family_marked(capsys, tmp_path):
