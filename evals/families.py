@@ -78,7 +78,9 @@ def maze_style_family(
 
 
 def sudoku_families() -> list[Family]:
-    tiers = [tier_family("sudoku", t) for t in ("singles", "easy", "hard", "extreme", "deep")]
+    tiers = [
+        tier_family("sudoku", t) for t in ("singles", "easy", "hard", "extreme", "deep", "deeper")
+    ]
     return [
         *tiers,
         tier_family("sudoku", "royle17-validation", trained_by=("royle17",)),

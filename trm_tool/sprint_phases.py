@@ -133,7 +133,6 @@ def check_kind(name: str, device: str) -> dict:
         on_device,
         labels.flatten(1).to(device),
         ids.to(device),
-        mixed_precision=on_gpu(device),
     )
     out["train_step_loss"] = round(float(step.loss.total.detach()), 4)
     out["train_step_finite"] = bool(torch.isfinite(step.loss.total))

@@ -6,7 +6,8 @@ batch, scores it, and takes one optimizer step; slots whose example halted (ACT,
 budget) are refilled with fresh examples while the others carry their (answer, latent) on. So
 examples enter and leave a batch independently, as in the paper's deep supervision.
 
-Runs on CPU in fp32, or on CUDA with bf16 autocast and torch.compile; under torchrun, gradients
+Runs in bf16 autocast where the device has native bf16 (CUDA, CPUs with AVX512-BF16 or AMX;
+see precision.py), else fp32, with torch.compile on CUDA; under torchrun, gradients
 are averaged across processes (data parallel). At every periodic evaluation and when it stops
 (cleanly, at --time-budget) it saves the EMA weights as a checkpoint with its model card, plus
 a resumable training state. The loss, the train step, the snapshots and the checkpoint are the
@@ -410,7 +411,6 @@ def train_one_step(run: Run, batches: dict[str, Slots], window: Window) -> None:
         slots.latent,
         halt_weight=config.halt_loss_weight,
         grad_clip=config.grad_clip,
-        mixed_precision=device.type == "cuda",
         distributed=run.process.distributed,
         aux_labels=None if slots.aux is None else slots.aux.flatten(1),
         nearest=run.kind.nearest_target,

@@ -16,7 +16,6 @@ import os
 import platform
 import sys
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from safetensors.torch import load_file, save_file
 
 from . import checkpoint
 from .model import EMA, TRM, Loss, make_optimizer
+from .precision import autocast, fast_bf16
 
 
 def resolve_device(name: str | torch.device) -> torch.device:
@@ -155,7 +155,6 @@ def train_step(
     latent: torch.Tensor | None = None,
     halt_weight: float = 0.5,
     grad_clip: float = 1.0,
-    mixed_precision: bool = False,
     distributed: bool = False,
     aux_labels: torch.Tensor | None = None,
     nearest: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
@@ -165,9 +164,8 @@ def train_step(
     target's `aux_labels` [B, H*W] for models that have one) against the labels, or where they
     hold several accepted answers, against the one `nearest` picks (`PuzzleKind.nearest_target`),
     then one optimizer step with clipped gradients (averaged across processes when
-    `distributed`). `mixed_precision`: bf16 autocast on CUDA."""
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if mixed_precision else nullcontext()
-    with autocast:
+    `distributed`), in bf16 autocast where the device runs it fast (`precision`)."""
+    with autocast(tokens.device):
         x = model.embed_question(tokens, ids)
         layout = model.layout(tokens.shape[1], tokens.shape[2], tokens.device)
         if answer is None:
@@ -216,7 +214,8 @@ def describe_device(device: torch.device) -> str:
         if device.type == "cuda"
         else platform.processor() or "cpu"
     )
-    return f"{device.type}: {name} ({os.cpu_count()} cpu cores visible)"
+    dtype = "bf16 autocast" if fast_bf16(device) else "fp32"
+    return f"{device.type}: {name} ({os.cpu_count()} cpu cores visible), {dtype}"
 
 
 def save_checkpoint(

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import torch
 
 from ..model import TRM, Prediction
+from ..precision import autocast
 from .policy import Deadline
 
 CPU_MAX_ROWS, GPU_MAX_ROWS = 16, 8192
@@ -80,14 +81,13 @@ def run_rows(
     needed = len(encoded) if needed is None else needed
     device = model.answer_init.device
     out: list[RowAnswer | None] = [None] * len(encoded)
-    autocast = torch.autocast("cuda", torch.bfloat16, enabled=device.type == "cuda")
     for index in slices(encoded, per_pass):
         if (deadline.expired() and min(index) >= needed) or (settled and all(settled(index, None))):
             continue
         batch = torch.stack([encoded[i] for i in index]).to(device)
         prediction, stopped = Prediction.empty(batch), set()
         step_start = time.perf_counter()
-        with autocast:
+        with autocast(device):
             for step in model.steps(batch, torch.tensor([ids[i] for i in index], device=device)):
                 now = time.perf_counter()
                 out_of_time = not deadline.fits(now - step_start)

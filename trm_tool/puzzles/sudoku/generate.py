@@ -20,7 +20,7 @@ from .exact import (
 from .grid import NAME, Cells, to_grid
 from .sparse import SPARSE_TIERS, sparse_puzzle
 
-TIERS = ("singles", "easy", "medium", "hard", "extreme", "deep")
+TIERS = ("singles", "easy", "medium", "hard", "extreme", "deep", "deeper")
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,11 @@ class _Tier:
 
 DEEP_GUESSES = 8
 """Guesses that make a puzzle deep: about the hardest fifth of random minimal puzzles (3+
-guesses), ~125 ms each to find; public hard collections (magictour top1465) need far more."""
+guesses), ~125 ms each to find; public hard collections need far more (magictour top1465:
+median 23, quartiles 13 and 54)."""
+DEEPER_GUESSES = 20
+"""Guesses that make a puzzle deeper: about the hardest 15% of deep puzzles (median 26),
+~1.2 s each to find on one core."""
 _TIER_RULES = {
     "singles": _Tier(singles_only=True, givens=(36, 45), guesses=(0, 0)),
     "easy": _Tier(singles_only=True, givens=(28, 35), guesses=(0, 0)),
@@ -44,6 +48,7 @@ _TIER_RULES = {
     "hard": _Tier(singles_only=False, givens=(0, 0), guesses=(1, 2)),
     "extreme": _Tier(singles_only=False, givens=(0, 0), guesses=(3, 10**9)),
     "deep": _Tier(singles_only=False, givens=(0, 0), guesses=(DEEP_GUESSES, 10**9)),
+    "deeper": _Tier(singles_only=False, givens=(0, 0), guesses=(DEEPER_GUESSES, 10**9)),
 }
 _CARVE_NODE_LIMIT = 2_000
 _CARVES_PER_SOLUTION = 8
@@ -142,7 +147,8 @@ def generate(rng: random.Random, tier: str) -> tuple[Puzzle, Grid]:
 
     singles: 36-45 givens, easy: 28-35, medium: as few as singles allow (about 22-28); all
     three are solved by naked and hidden singles alone. hard: 1-2 guesses, extreme: 3 or more,
-    deep: DEEP_GUESSES or more (see `difficulty`), all minimal (no given can be removed).
+    deep: DEEP_GUESSES or more (see `difficulty`), deeper: DEEPER_GUESSES or more, all
+    minimal (no given can be removed).
     The SPARSE_TIERS are drawn from Royle's 17-given collection instead (`sparse_puzzle`).
     Deterministic given `rng`."""
     if tier in SPARSE_TIERS:
