@@ -16,6 +16,7 @@ from functools import cache
 import torch
 from torch import Tensor
 
+from .bank import PuzzleBank
 from .puzzles import Grid, Puzzle, PuzzleKind
 
 HELD_OUT_SEED = 20_251_006
@@ -117,10 +118,12 @@ def tier_weights(n_tiers: int, progress: float) -> list[float]:
 
 
 class PuzzleStream:
-    """Endless training examples: fresh puzzles (with a curriculum) or a fixed augmented pool.
-    The trainer asks for a tier first (`choose_tier`) and then for examples of it, so every
-    batch holds one tier and runs on that tier's canvas. Puzzles of a `leave_out` family
-    (`Puzzle.family`) are never drawn."""
+    """Endless training examples: fresh puzzles (with a curriculum), a fixed augmented pool, or
+    fresh puzzles kept in a `bank` of which a `reuse_share` of the examples are re-served under
+    a random augmentation (once a tier's bank holds `min_banked`, so a young bank is not
+    served over and over). The trainer asks for a tier first (`choose_tier`) and then for
+    examples of it, so every batch holds one tier and runs on that tier's canvas. Puzzles of a
+    `leave_out` family (`Puzzle.family`) or in a held-out set are never drawn, banked or not."""
 
     def __init__(
         self,
@@ -132,6 +135,9 @@ class PuzzleStream:
         held_out_size: int = 0,
         puzzle_ids: dict[str, int] | None = None,
         leave_out: frozenset[str] = frozenset(),
+        bank: PuzzleBank | None = None,
+        reuse_share: float = 0.0,
+        min_banked: int = 256,
     ):
         unknown = leave_out - set(kind.families)
         if unknown or (leave_out and leave_out >= set(kind.families)):
@@ -152,6 +158,16 @@ class PuzzleStream:
         for i in range(pool_size):
             tier = tiers[i % len(tiers)]
             self.pool.setdefault(tier, []).append(self._fresh(tier))
+        self.bank, self.reuse_share, self.min_banked = bank, reuse_share, min_banked
+        self.banked = {tier: self._allowed(bank.load(tier)) if bank else [] for tier in tiers}
+
+    def _allowed(self, pairs: list[tuple[Puzzle, Grid]]) -> list[tuple[Puzzle, Grid]]:
+        return [
+            (puzzle, solution)
+            for puzzle, solution in pairs
+            if puzzle.family not in self.leave_out
+            and self.kind.canonical_key(puzzle.grid) not in self.excluded
+        ]
 
     def _fresh(self, tier: str) -> tuple[Puzzle, Grid]:
         while True:
@@ -174,14 +190,22 @@ class PuzzleStream:
         return self.rng.choices(self.tiers, weights=self._weights())[0]
 
     def next(self, tier: str) -> Example:
-        """One example of `tier`: a fresh puzzle, or a pool puzzle under a random augmentation."""
+        """One example of `tier`: a fresh puzzle (banked, with a bank), or a pool or bank puzzle
+        under a random augmentation."""
         if self.pool:
-            puzzle, solution = self.rng.choice(self.pool[tier])
-            augmentation = self.kind.random_augmentation(self.rng)
-            puzzle, solution = puzzle.map_grids(augmentation.apply), augmentation.apply(solution)
+            puzzle, solution = self._augmented(self.rng.choice(self.pool[tier]))
+        elif len(self.banked[tier]) >= self.min_banked and self.rng.random() < self.reuse_share:
+            puzzle, solution = self._augmented(self.rng.choice(self.banked[tier]))
         else:
             puzzle, solution = self._fresh(tier)
+            if self.bank is not None:
+                self.bank.add(tier, puzzle, solution)
+                self.banked[tier].append((puzzle, solution))
         return to_example(self.kind, puzzle, solution, self.puzzle_ids.get(puzzle.task_id or "", 0))
+
+    def _augmented(self, pair: tuple[Puzzle, Grid]) -> tuple[Puzzle, Grid]:
+        augmentation = self.kind.random_augmentation(self.rng)
+        return pair[0].map_grids(augmentation.apply), augmentation.apply(pair[1])
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:

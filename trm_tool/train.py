@@ -33,6 +33,7 @@ from pydantic import AliasChoices, BaseModel, Field
 from tqdm import tqdm
 
 from . import checkpoint
+from .bank import PuzzleBank
 from .data import (
     PuzzleStream,
     aux_labels,
@@ -63,6 +64,10 @@ class TrainConfig(BaseModel):
     curriculum: bool = True
     pool_size: int = 0
     """0: a fresh puzzle every example; N: the paper's setting, N base puzzles x augmentations."""
+    bank: str | None = None
+    """Folder of a puzzle bank (`bank.PuzzleBank`): every fresh puzzle is kept there, and
+    `reuse_share` of the examples are banked puzzles under a random augmentation."""
+    reuse_share: float = Field(0.0, ge=0.0, lt=1.0)
     model: TRMConfig | None = None
     batch_size: int = 96
     lr: float = 1e-3
@@ -345,6 +350,8 @@ def start(config: TrainConfig, kind: PuzzleKind, process: Process) -> Run:
         held_out_size=config.eval_size,
         puzzle_ids=task_rows(task_ids),
         leave_out=frozenset(config.leave_out),
+        bank=PuzzleBank(config.bank, config.kind) if config.bank else None,
+        reuse_share=config.reuse_share,
     )
     log = MetricsLog(out / "metrics.jsonl" if process.rank == 0 else None)
     start_time = time.time() - state.counters.elapsed_s
@@ -433,6 +440,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tiers", help="comma-separated tiers, easiest first (default: all)")
     p.add_argument("--no-curriculum", action="store_true", help="sample tiers uniformly")
     p.add_argument("--pool-size", type=int, default=0, help="paper setting: N base puzzles")
+    p.add_argument("--bank", help="folder of a puzzle bank: keep every fresh puzzle there")
+    p.add_argument(
+        "--reuse-share",
+        type=float,
+        default=0.0,
+        help="share of examples re-served from the bank under a random augmentation",
+    )
     p.add_argument("--hidden", type=int, default=512, help="width of the network")
     p.add_argument("--heads", type=int, default=8, help="attention heads")
     p.add_argument("--expansion", type=float, default=4.0, help="SwiGLU width / hidden")
@@ -509,6 +523,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         tiers=tiers,
         curriculum=not args.no_curriculum,
         pool_size=args.pool_size,
+        bank=args.bank,
+        reuse_share=args.reuse_share,
         model=model,
         batch_size=args.batch_size,
         lr=args.lr,
