@@ -116,6 +116,9 @@ def test_init_from_a_checkpoint_gives_only_a_new_auxiliary_head_fresh_weights(tm
     assert model.aux_head.weight.shape == (8, old.config.hidden)
     with pytest.raises(ValueError, match="does not fit this model"):
         run(edge_positions=True)
+    wide = run(hidden=96)  # a narrower checkpoint is widened (tests/test_widen.py)
+    assert wide.net.blocks[0].mlp.down.weight.shape[0] == 96
+    assert torch.allclose(wide.lm_head.weight[:, :64], old.lm_head.weight / (96 / 64) ** 0.5)
 
 
 def test_a_step_on_mazes_with_tied_routes_is_scored_against_the_route_the_model_leans_to():

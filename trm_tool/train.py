@@ -55,6 +55,7 @@ from .trainer import (
     set_learning_rate,
     train_step,
 )
+from .widen import widen
 
 
 class TrainConfig(BaseModel):
@@ -90,7 +91,8 @@ class TrainConfig(BaseModel):
     out: str = "runs/latest"
     resume: str | None = None
     init_from: str | None = None
-    """Start from the weights of an existing checkpoint (e.g. a shipped one), fresh optimizer."""
+    """Start from the weights of an existing checkpoint (e.g. a shipped one), fresh optimizer;
+    a narrower one is widened first (`widen.widen`: same function, new channels at zero)."""
     leave_out: list[str] = []
     """Generator families (maze styles) this run never draws, so validation on them tells
     whether the recipe learned the task or the families it was shown."""
@@ -327,6 +329,8 @@ def start(config: TrainConfig, kind: PuzzleKind, process: Process) -> Run:
     model = TRM(model_config).to(process.device)
     if config.init_from:
         start_model, _ = checkpoint.load(config.init_from, process.device)
+        if start_model.config.hidden < model_config.hidden:
+            start_model = widen(start_model, model_config.hidden, config.seed)
         missing, unexpected = model.load_state_dict(start_model.state_dict(), strict=False)
         if unexpected or any(not name.startswith("aux_head.") for name in missing):
             raise ValueError(
