@@ -1,5 +1,7 @@
 """Widening a TRM keeps its function and lets the new channels learn."""
 
+from itertools import islice
+
 import pytest
 import torch
 
@@ -10,18 +12,10 @@ from trm_tool.widen import widen
 
 
 def logits_of(model, tokens, steps):
+    """Answer and halting logits of the first `steps` supervision steps (no early halting)."""
     model.eval()
-    answer = latent = None
     with torch.no_grad():
-        x = model.embed_question(tokens)
-        answer, latent = model.initial_state(x)
-        layout = model.layout(tokens.shape[1], tokens.shape[2], tokens.device)
-        outputs = []
-        for _ in range(steps):
-            out = model.supervision_step(x, answer, latent, layout)
-            answer, latent = out.answer, out.latent
-            outputs.append((out.logits, out.halt_logit))
-    return outputs
+        return [(s.logits, s.halt_logit) for s in islice(model.steps(tokens), steps)]
 
 
 @pytest.mark.parametrize("mixer", ["mlp_t", "conv"])

@@ -58,8 +58,11 @@ class PuzzleBank:
         """Append one generated puzzle to its tier's file."""
         if puzzle.examples:
             raise ValueError("a puzzle bank keeps plain puzzles, not tasks with demonstrations")
-        row = {"family": puzzle.family, "grid": grid_text(puzzle.grid)}
-        row["solution"] = grid_text(solution)
+        row = {
+            "family": puzzle.family,
+            "grid": grid_text(puzzle.grid),
+            "solution": grid_text(solution),
+        }
         self.folder.mkdir(parents=True, exist_ok=True)
         with self.path(tier).open("a") as out:
             out.write(json.dumps(row) + "\n")

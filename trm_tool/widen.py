@@ -49,8 +49,10 @@ def widen(model: TRM, hidden: int, seed: int = 0) -> TRM:
             f"widen to more than {config.hidden} channels, a multiple of {config.n_heads} heads; "
             f"got {hidden}"
         )
-    torch.manual_seed(seed)
-    wide = TRM(config.model_copy(update={"hidden": hidden})).to(next(model.parameters()).device)
+    with torch.random.fork_rng():  # the caller's random state stays as it was
+        torch.manual_seed(seed)
+        wide = TRM(config.model_copy(update={"hidden": hidden}))
+    wide = wide.to(next(model.parameters()).device)
     scale = math.sqrt(hidden / config.hidden)
     old = model.state_dict()
     new = wide.state_dict()
@@ -63,7 +65,6 @@ def widen(model: TRM, hidden: int, seed: int = 0) -> TRM:
 
 def _carry(name: str, old: Tensor, new: Tensor, dim: int, scale: float) -> None:
     """Write parameter `name` of the narrow network into its wide counterpart, in place."""
-    leaf = name.split(".")[-2:]
     if name in ("embed.weight", "edge_embed.weight"):
         new[:, dim:] = 0
         new[:, :dim] = old  # times s through the embedding scale sqrt(D') / sqrt(D)
@@ -71,7 +72,7 @@ def _carry(name: str, old: Tensor, new: Tensor, dim: int, scale: float) -> None:
         new[dim:] = 0
         new[:dim] = old * scale
     elif ".mixer.mlp." in name:  # mlp_t: positions in, positions out, channel by channel
-        new.copy_(old / scale if leaf[0] == "gate_up" else old * scale)
+        new.copy_(old / scale if "gate_up" in name else old * scale)
     elif name.endswith("mixer.local.weight"):  # depthwise: each channel its own kernel
         new[:dim] = old
     elif name.endswith("mixer.summary.weight"):
